@@ -1,0 +1,3 @@
+"""Exhaustive interleaving explorer for Linux kernel concurrency protocols."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,93 @@
+"""The Python API the CLI is a thin layer over (tests use it directly)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from . import catalog as catalog_mod
+from .budget import Budget
+from .family import BadInput
+from .model import Model, ModelError
+from .program import Program, State, StepRecord
+from .result import ERROR, VIOLATED, Result
+from .search import DEFAULT_STRATEGY, STRATEGIES, run
+from .trace import replay
+
+MEMORY_MODELS = ("sc",)
+
+
+@dataclass(frozen=True)
+class Setup:
+    """Everything that identifies one check, as the user asked for it."""
+
+    model: str
+    scenario: str
+    scenario_description: str
+    values: Mapping[str, Any]
+    mutant: str | None
+    srcu: str
+    memory_model: str
+
+
+@dataclass
+class Outcome:
+    setup: Setup
+    result: Result
+    program: Program | None
+    trace: list[StepRecord] | None = None
+    final_state: State | None = None
+
+
+def prepare(
+    model: str | None = None,
+    scenario: str | None = None,
+    settings: Mapping[str, str] | None = None,
+    mutant: str | None = None,
+    srcu: str = "abstract",
+    memory_model: str = "sc",
+    catalog: catalog_mod.Catalog | None = None,
+) -> tuple[Setup, Program]:
+    """Resolves names and parameters and compiles the model (BadInput/ModelError on failure)."""
+    cat = catalog or catalog_mod.load()
+    entry = cat.get(model)
+    fam = entry.family
+    sc = fam.scenario(scenario)
+    fam.mutant(mutant)
+    if srcu not in fam.srcu_models:
+        raise BadInput(f"unknown SRCU model {srcu!r} (known: {', '.join(fam.srcu_models)})")
+    if memory_model not in MEMORY_MODELS:
+        raise BadInput(
+            f"unknown memory model {memory_model!r} (known: {', '.join(MEMORY_MODELS)})"
+        )
+    values = fam.resolve(sc, settings or {})
+    built: Model = fam.build(values, mutant, srcu)
+    built = built.with_properties(tuple(p.instantiate(values) for p in entry.properties))
+    program = Program(built)
+    setup = Setup(fam.name, sc.name, sc.description, values, mutant, srcu, memory_model)
+    return setup, program
+
+
+def check(
+    model: str | None = None,
+    scenario: str | None = None,
+    settings: Mapping[str, str] | None = None,
+    mutant: str | None = None,
+    strategy: str = DEFAULT_STRATEGY,
+    budget: Budget | None = None,
+    srcu: str = "abstract",
+    memory_model: str = "sc",
+    progress: bool | None = False,
+) -> Outcome:
+    if strategy not in STRATEGIES:
+        raise BadInput(f"unknown strategy {strategy!r} (known: {', '.join(STRATEGIES)})")
+    setup, program = prepare(model, scenario, settings, mutant, srcu, memory_model)
+    result = run(strategy, program, budget or Budget(), progress)
+    outcome = Outcome(setup, result, program)
+    if result.verdict == VIOLATED and result.schedule is not None:
+        try:
+            outcome.trace, outcome.final_state = replay(program, result.schedule)
+        except ModelError as err:  # the explorer and the replay disagree: a bug
+            result.verdict, result.reason = ERROR, f"internal: counterexample replay failed: {err}"
+    return outcome

@@ -1,0 +1,164 @@
+"""`explorer check | list`: a thin layer over explorer.api.
+
+Exit codes: 0 every property holds (exhaustively), 1 a violation was found,
+2 bad input or a model error, 3 incomplete (a budget ran out).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+
+from . import api, report
+from .budget import Budget
+from .catalog import load
+from .family import BadInput, parse_settings
+from .model import ModelError
+from .search import DEFAULT_STRATEGY, STRATEGIES
+
+EXIT_BAD_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad command line on one line, exit 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} must be a positive number of seconds")
+    return value
+
+
+def _add_model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", nargs="?", help="model to check (default: guest_memfd)")
+    p.add_argument("--scenario", help="named scenario (see `explorer list`)")
+    p.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a scenario parameter (repeatable; see `list --params`)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="explorer", description=__doc__,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    c = sub.add_parser("check", help="explore every interleaving and check the properties")
+    _add_model_args(c)
+    c.add_argument("--mutant", help="check a deliberately broken variant of the model")
+    c.add_argument("--strategy", default=DEFAULT_STRATEGY, choices=list(STRATEGIES),
+                   help=f"search strategy (default: {DEFAULT_STRATEGY})")
+    c.add_argument("--memory-model", default="sc", choices=list(api.MEMORY_MODELS))
+    c.add_argument("--srcu", default="abstract", help="SRCU model (default: abstract)")
+    c.add_argument("--max-executions", type=_positive_int, metavar="N",
+                   help="stop after N executions (the verdict is then incomplete)")
+    c.add_argument("--timeout", type=_positive_float, metavar="S",
+                   help="stop after S seconds (the verdict is then incomplete)")
+    c.add_argument("--max-steps", type=_positive_int, default=Budget.max_steps, metavar="N",
+                   help="steps one thread may take in one execution before it counts as "
+                   f"never finishing (default: {Budget.max_steps})")
+    c.add_argument("--json", action="store_true", help="print one JSON object instead")
+    c.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress bar on stderr (default: when stderr is a terminal)")
+
+    ls = sub.add_parser("list", help="models, scenarios, mutants, properties (and parameters)")
+    _add_model_args(ls)
+    ls.add_argument("--params", action="store_true",
+                    help="show every parameter of the scenario with its value")
+    return parser
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    budget = Budget(args.max_executions, args.timeout, args.max_steps)
+    progress = False if args.json and args.progress is None else args.progress
+    outcome = api.check(
+        args.model, args.scenario, parse_settings(args.settings), args.mutant,
+        args.strategy, budget, args.srcu, args.memory_model, progress,
+    )
+    print(report.dumps(outcome) if args.json else report.text(outcome))
+    return outcome.result.exit_code
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    cat = load()
+    if args.params:
+        entry = cat.get(args.model)
+        fam = entry.family
+        sc = fam.scenario(args.scenario)
+        values = fam.resolve(sc, parse_settings(args.settings))
+        print(f"parameters of {fam.name}, scenario {sc.name} (change with --set KEY=VALUE):")
+        for p in fam.params({**sc.settings, **parse_settings(args.settings)}):
+            v = values[p.key]
+            shown = ",".join(v) if isinstance(v, tuple) else str(v)
+            print(f"  {p.key:<22} = {shown:<12} {p.doc} [{p.describe()}]")
+        return 0
+    entries = [cat.get(args.model)] if args.model else list(cat.entries)
+    for e in entries:
+        fam = e.family
+        default = " (default)" if fam.name == cat.default else ""
+        print(f"model {fam.name}{default}: {fam.description}")
+        print("  scenarios:")
+        for s in fam.scenarios:
+            print(f"    {s.name:<24} {s.description}")
+        print("  mutants:")
+        for m in fam.mutants or ():
+            print(f"    {m.name:<24} {m.description}")
+        if not fam.mutants:
+            print("    (none)")
+        print("  properties:")
+        for prop in e.properties:
+            print(f"    {prop.name:<24} {prop.description}")
+        print(f"    {'deadlock-free':<24} every thread returns: no state where some thread is "
+              "unfinished and none can move")
+        print(f"  SRCU models: {', '.join(fam.srcu_models)}; memory models: "
+              f"{', '.join(api.MEMORY_MODELS)}")
+        print()
+    print("strategies:")
+    for name, (doc, _) in STRATEGIES.items():
+        print(f"  {name:<26} {doc}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "check":
+            return cmd_check(args)
+        return cmd_list(args)
+    except BadInput as err:
+        print(f"explorer: error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except ModelError as err:
+        print(f"explorer: model error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("explorer: interrupted (nothing proved)", file=sys.stderr)
+        return 3
+    except Exception as err:  # a bug in the tool, not the user's input
+        if os.environ.get("EXPLORER_DEBUG"):
+            traceback.print_exc()
+        print(f"explorer: internal error: {type(err).__name__}: {err} "
+              "(set EXPLORER_DEBUG=1 for the traceback)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

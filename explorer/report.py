@@ -1,0 +1,167 @@
+"""Rendering outcomes: the text a developer reads and the JSON a CI job parses.
+
+JSON keys (schema 1, stable; new keys may be added, none renamed):
+  schema, tool, verdict (holds|violated|incomplete|error), complete (bool),
+  property ({name, description, detail} or null), properties_checked,
+  reason (why incomplete, or the error), model, scenario, parameters, mutant,
+  strategy, memory_model, srcu, executions, schedules, states, events,
+  seconds, events_per_second, states_per_second,
+  trace (list of steps, or null), schedule (list of [thread, choice], or null).
+A trace step: index, event, thread, operation, args, step, line, code,
+  reads {location: value}, writes {location: value}, locals {name: value},
+  chosen (or null), fused (true when run in the same event as the step before).
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from typing import Any
+
+from . import __version__
+from .api import Outcome
+from .expr import Ghost, Shared, variables
+from .program import StepRecord, render
+from .result import ERROR, HOLDS, INCOMPLETE, VIOLATED
+
+SCHEMA = 1
+WIDTH = 100
+
+
+def _num(n: int) -> str:
+    return f"{n:,}"
+
+
+def headline(o: Outcome) -> str:
+    r, st = o.result, o.result.stats
+    rate = f"{_num(int(st.events_per_second))} events/s, {_num(int(st.states_per_second))} states/s"
+    work = (
+        f"{_num(st.executions)} executions, {_num(st.states)} states, "
+        f"{_num(st.events)} events in {st.seconds:.2f} s ({rate})"
+    )
+    if r.verdict == HOLDS:
+        covered = f" covering {_num(st.schedules)} schedules" if st.schedules else ""
+        return f"HOLDS exhaustively: {work};{covered}"
+    if r.verdict == VIOLATED:
+        assert r.failure is not None
+        return f"VIOLATED {r.failure.name}: after {work}"
+    if r.verdict == INCOMPLETE:
+        return f"INCOMPLETE (nothing proved): {r.reason}; explored {work}"
+    return f"ERROR: {r.reason}"
+
+
+def text(o: Outcome) -> str:
+    s, r = o.setup, o.result
+    out = [
+        f"model {s.model}, scenario {s.scenario}: {s.scenario_description}",
+        f"mutant {s.mutant or 'none'}, strategy {r.strategy}, memory model {s.memory_model}, "
+        f"SRCU {s.srcu}",
+        "properties: " + ", ".join(r.properties),
+        "",
+        headline(o),
+    ]
+    if r.verdict == VIOLATED and r.failure is not None:
+        out.append(_wrap(f"  property: {r.failure.description}", "  "))
+        if o.trace is not None:
+            out += ["", f"Counterexample: {len(o.trace)} steps (read against the patch)"]
+            out += trace_lines(o.trace)
+            out += [""] + why_lines(o)
+    return "\n".join(out)
+
+
+def _wrap(line: str, indent: str) -> str:
+    return textwrap.fill(line, WIDTH, subsequent_indent=indent + "  ")
+
+
+def _kv(pairs: tuple[tuple[str, str], ...]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in pairs)
+
+
+def trace_lines(trace: list[StepRecord]) -> list[str]:
+    out = []
+    for i, rec in enumerate(trace, 1):
+        mark = "+" if rec.fused else " "
+        head = f"{i:>3}.{mark}{rec.thread_name:<12} {rec.op}({rec.op_args})"
+        out.append(f"{head}  {rec.label}")
+        out.append(_wrap(f"        {rec.line}: {rec.code}", "        "))
+        facts = []
+        if rec.reads:
+            facts.append("read " + _kv(rec.reads))
+        if rec.writes:
+            facts.append("wrote " + _kv(rec.writes))
+        if rec.locals:
+            facts.append("local " + _kv(rec.locals))
+        if facts:
+            out.append(_wrap("        " + "; ".join(facts), "        "))
+    out.append("  (+ marks a local step run in the same atomic event as the step before)")
+    return out
+
+
+def why_lines(o: Outcome) -> list[str]:
+    """The values the failed property depends on, in the state where it failed."""
+    r, prog, state = o.result, o.program, o.final_state
+    assert r.failure is not None and prog is not None and state is not None
+    if r.failure.detail:
+        lines = [_wrap(f"Why: {r.failure.detail}", "")]
+    else:
+        lines = ["Why: after the last step"]
+    prop = next((p for p in prog.model.properties if p.name == r.failure.name), None)
+    if prop is not None:
+        vals = []
+        for v in sorted(variables(prop.expr), key=lambda v: v.name):
+            if isinstance(v, Shared | Ghost):
+                slot = prog.slot[v]
+                vals.append(f"{v.name}={render(state[slot], prog.decls[slot])}")
+        lines.append(_wrap("  state: " + ", ".join(vals), "  "))
+    return lines
+
+
+def to_json(o: Outcome) -> dict[str, Any]:
+    s, r, st = o.setup, o.result, o.result.stats
+    trace = None
+    if o.trace is not None:
+        trace = []
+        event = 0
+        for i, rec in enumerate(o.trace, 1):
+            event += 0 if rec.fused else 1
+            trace.append({
+                "index": i, "event": event, "thread": rec.thread_name, "operation": rec.op,
+                "args": rec.op_args, "step": rec.label, "line": rec.line, "code": rec.code,
+                "reads": dict(rec.reads), "writes": dict(rec.writes),
+                "locals": dict(rec.locals), "chosen": rec.chosen, "fused": rec.fused,
+            })
+    return {
+        "schema": SCHEMA,
+        "tool": f"explorer {__version__}",
+        "verdict": r.verdict,
+        "complete": r.verdict in (HOLDS, VIOLATED),
+        "property": None if r.failure is None else {
+            "name": r.failure.name, "description": r.failure.description,
+            "detail": r.failure.detail,
+        },
+        "properties_checked": r.properties,
+        "reason": r.reason,
+        "model": s.model,
+        "scenario": s.scenario,
+        "parameters": {k: list(v) if isinstance(v, tuple) else v for k, v in s.values.items()},
+        "mutant": s.mutant,
+        "strategy": r.strategy,
+        "memory_model": s.memory_model,
+        "srcu": s.srcu,
+        "executions": st.executions,
+        "schedules": st.schedules,
+        "states": st.states,
+        "events": st.events,
+        "seconds": round(st.seconds, 6),
+        "events_per_second": round(st.events_per_second, 1),
+        "states_per_second": round(st.states_per_second, 1),
+        "trace": trace,
+        "schedule": None if r.schedule is None else [list(x) for x in r.schedule],
+    }
+
+
+def dumps(o: Outcome) -> str:
+    return json.dumps(to_json(o), indent=2)
+
+
+__all__ = ["ERROR", "dumps", "headline", "text", "to_json"]

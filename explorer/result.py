@@ -1,0 +1,61 @@
+"""What an exploration concludes, independent of strategy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .program import Transition
+
+HOLDS = "holds"
+VIOLATED = "violated"
+INCOMPLETE = "incomplete"
+ERROR = "error"
+
+EXIT_CODES = {HOLDS: 0, VIOLATED: 1, ERROR: 2, INCOMPLETE: 3}
+
+
+@dataclass(frozen=True)
+class Failure:
+    """The property that failed and, for deadlocks, who was stuck where."""
+
+    name: str
+    description: str
+    detail: str = ""
+
+
+DEADLOCK = "deadlock-free"
+DEADLOCK_TEXT = (
+    "no reachable state where some thread has not returned and no thread can take a step"
+)
+
+
+@dataclass
+class Stats:
+    executions: int = 0  # runs taken to their end (or to a state already explored)
+    schedules: int = 0  # distinct complete schedules the exploration accounts for
+    states: int = 0  # distinct states visited (stateful) or states entered
+    events: int = 0  # transitions executed
+    seconds: float = 0.0
+
+    @property
+    def events_per_second(self) -> float:
+        return self.events / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def states_per_second(self) -> float:
+        return self.states / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass
+class Result:
+    verdict: str
+    strategy: str
+    stats: Stats
+    failure: Failure | None = None
+    schedule: list[Transition] | None = None  # the violating run, as choices
+    reason: str = ""  # why incomplete, or the model error
+    properties: list[str] = field(default_factory=list)  # what was checked
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.verdict]

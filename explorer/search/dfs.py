@@ -1,0 +1,171 @@
+"""Depth-first exploration: `naive` (every schedule) and `stateful` (visited-state cache).
+
+Both run the same loop; `stateful` keeps, for every fully explored state, the
+number of complete schedules below it, so a revisited state is not explored
+again but still counted: its `schedules` figure equals what `naive` would
+enumerate. States on the current path are tracked to report cycles (an
+execution that can run forever) as a model error.
+"""
+
+from __future__ import annotations
+
+from ..budget import Budget, Meter, OutOfBudget
+from ..model import ModelError
+from ..program import Program, Transition
+from ..result import (
+    DEADLOCK,
+    DEADLOCK_TEXT,
+    ERROR,
+    HOLDS,
+    INCOMPLETE,
+    VIOLATED,
+    Failure,
+    Result,
+    Stats,
+)
+
+
+class _Found(Exception):
+    def __init__(self, failure: Failure, schedule: list[Transition]):
+        super().__init__(failure.name)
+        self.failure = failure
+        self.schedule = schedule
+
+
+def _ordered(trans: list[Transition], last: int) -> list[Transition]:
+    """The thread that just ran goes first: counterexamples with few context switches."""
+    if len(trans) > 1 and trans[0][0] != last:
+        trans.sort(key=lambda tr: tr[0] != last)
+    return trans
+
+
+def deadlock_failure(program: Program, state: list[int]) -> Failure:
+    stuck = "; ".join(
+        f"{program.threads[t].name} blocked at {cs.step.label} "
+        f"({cs.step.waits_for or 'guard false'})"
+        for t, cs in program.blocked(state)
+    )
+    return Failure(DEADLOCK, DEADLOCK_TEXT, stuck)
+
+
+def explore(
+    program: Program,
+    *,
+    cache: bool,
+    budget: Budget,
+    progress: bool | None = None,
+) -> Result:
+    strategy = "stateful" if cache else "naive"
+    stats = Stats()
+    meter = Meter(budget, progress, label=strategy)
+    checked = [p.name for p in program.invariants + program.finals] + [DEADLOCK]
+    try:
+        _run(program, cache, budget, meter, stats)
+        verdict, failure, schedule, reason = HOLDS, None, None, ""
+    except _Found as found:
+        verdict, failure, schedule, reason = VIOLATED, found.failure, found.schedule, ""
+    except OutOfBudget as stop:
+        verdict, failure, schedule, reason = INCOMPLETE, None, None, str(stop)
+    except ModelError as err:
+        verdict, failure, schedule, reason = ERROR, None, None, str(err)
+    finally:
+        meter.close()
+    stats.seconds = meter.elapsed()
+    return Result(verdict, strategy, stats, failure, schedule, reason, checked)
+
+
+def _run(program: Program, cache: bool, budget: Budget, meter: Meter, stats: Stats) -> None:
+    s0 = program.initial_state()
+    bad = program.failing_invariant(s0)
+    if bad is not None:
+        raise _Found(Failure(bad.name, bad.description, "in the initial state"), [])
+    nthreads = len(program.threads)
+    max_steps = budget.max_steps
+    max_exec = budget.max_executions
+    execute = program.execute
+    transitions = program.transitions
+    failing_inv = program.failing_invariant
+    # schedules[key]: complete schedules below a fully explored state (stateful only)
+    schedules: dict[tuple[int, ...], int] = {}
+    on_path: set[tuple[int, ...]] = set()
+    key0 = tuple(s0)
+    trans0 = transitions(s0)
+    if not trans0:
+        _leaf(program, s0, [], stats)
+        stats.schedules = 1
+        return
+    # frame: [key, transitions, next index, schedules below, steps per thread]
+    stack: list[list] = [[key0, _ordered(trans0, 0), 0, 0, (0,) * nthreads]]
+    on_path.add(key0)
+    stats.states = 1
+    poll_at = Meter.CHECK_EVERY
+    while stack:
+        frame = stack[-1]
+        key, trans, i = frame[0], frame[1], frame[2]
+        if i == len(trans):
+            stack.pop()
+            on_path.discard(key)
+            if cache:
+                schedules[key] = frame[3]
+            if stack:
+                stack[-1][3] += frame[3]
+            else:
+                stats.schedules = frame[3]
+            continue
+        frame[2] = i + 1
+        if max_exec is not None and stats.executions >= max_exec:
+            raise OutOfBudget(f"--max-executions {max_exec} reached")
+        t, v = trans[i]
+        s = list(key)
+        ran = execute(s, t, v)
+        stats.events += 1
+        if stats.events >= poll_at:
+            poll_at += Meter.CHECK_EVERY
+            meter.poll(stats.events, stats.executions, stats.states)
+        steps = frame[4]
+        if steps[t] + ran > max_steps:
+            raise ModelError(
+                f"thread {program.threads[t].name} took more than {max_steps} steps in one "
+                "execution: a step that never finishes (raise --max-steps if intended)"
+            )
+        steps = steps[:t] + (steps[t] + ran,) + steps[t + 1 :]
+        k2 = tuple(s)
+        if cache:
+            known = schedules.get(k2)
+            if known is not None:
+                frame[3] += known
+                stats.executions += 1
+                continue
+        if k2 in on_path:
+            cs = program.current(s, t)
+            where = cs.step.label if cs else "its end"
+            raise ModelError(
+                f"thread {program.threads[t].name} brings the system back to a state already "
+                f"on this execution (at step {where!r}): an execution can run forever"
+            )
+        stats.states += 1
+        bad = failing_inv(s)
+        if bad is not None:
+            schedule = [f[1][f[2] - 1] for f in stack]
+            raise _Found(Failure(bad.name, bad.description), schedule)
+        trans2 = transitions(s)
+        if not trans2:
+            stats.executions += 1
+            schedule_here = [f[1][f[2] - 1] for f in stack]
+            _leaf(program, s, schedule_here, stats)
+            frame[3] += 1
+            if cache:
+                schedules[k2] = 1
+            continue
+        on_path.add(k2)
+        stack.append([k2, _ordered(trans2, t), 0, 0, steps])
+
+
+def _leaf(program: Program, s: list[int], schedule: list[Transition], stats: Stats) -> None:
+    """A state where no thread can move: finished (check final properties) or deadlocked."""
+    if program.finished(s):
+        bad = program.failing_final(s)
+        if bad is not None:
+            raise _Found(Failure(bad.name, bad.description, "when all threads returned"), schedule)
+        return
+    raise _Found(deadlock_failure(program, s), schedule)

@@ -1,0 +1,1 @@
+"""The systems being checked: model families built from the explorer's model language."""

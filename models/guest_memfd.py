@@ -1,0 +1,530 @@
+"""guest_memfd freeze/unfreeze (patch v3 5/9) and the preservation walk (6/9) as a model.
+
+Read side by side with ``shared/seed/kvm-guest_memfd-freeze-v3-5of9.txt``:
+every step carries the line of ``virt/kvm/guest_memfd.c`` *after* the patch
+(lines of the pre-patch file are marked "pre-patch"). Patch 6/9
+(``guest_memfd_luo.c``) is not in the seed; its preserve walk is modelled from
+the series' description and marked "6/9".
+
+What is abstracted, and why it does not matter for the freeze promise:
+- a folio is a number in ``cache.iN.pK`` (0: no folio), the id of the thread
+  that allocated it, or 100+K for folios present before the run;
+- ``__filemap_get_folio_mpol(FGP_CREAT)`` and each folio removal by
+  ``truncate_inode_pages_range()`` are single atomic page-cache updates
+  (the xarray lock makes them so);
+- ``filemap_invalidate_lock`` is not modelled: it orders fallocate against
+  faults, not against freeze, so it can only remove interleavings.
+
+Ghost variables (instrumentation read only by properties):
+- ``frozen_window.iN``: 1 from the return of freeze() until an unfreeze begins;
+- ``breach.iN``: the id of the first thread that changed the page cache while
+  the window was open (0: none). It is written by the same atomic step that
+  changes the cache, so it depends only on the order of conflicting steps;
+- ``preserved.iN`` / ``recorded.iN.pK``: what the preserve walk recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from explorer.builder import OpBuilder
+from explorer.expr import Const, Expr, ExprLike, Ghost, Local, Shared, Var, eq, ite, land, ne
+from explorer.family import BadInput, Family, Mutant, Param, Scenario, count
+from explorer.model import DONE, Choice, Model, Operation, Thread, VarDecl, branch
+
+from .srcu import AbstractSrcu
+
+GMEM = "virt/kvm/guest_memfd.c"
+GMEM_OLD = "virt/kvm/guest_memfd.c (pre-patch)"
+LUO = "virt/kvm/guest_memfd_luo.c (6/9)"
+ALLOC = "virt/kvm/guest_memfd.c: kvm_gmem_allocate()"
+PUNCH = "virt/kvm/guest_memfd.c: kvm_gmem_punch_hole()"
+
+GUEST_MEMFD_F_MAPPING_FROZEN = 1 << 63
+FALLOC_FL_KEEP_SIZE = 0x01
+FALLOC_FL_PUNCH_HOLE = 0x02
+PAGE_SIZE = 4096
+EPERM, EINVAL, EOPNOTSUPP = 1, 22, 95
+PREEXISTING = 100  # folio id of page K present before the run: 100 + K
+
+MODES = {
+    "allocate": (FALLOC_FL_KEEP_SIZE,),
+    "punch-hole": (FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE,),
+    "either": (FALLOC_FL_KEEP_SIZE, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE),
+}
+MODE_NAMES = {
+    FALLOC_FL_KEEP_SIZE: "FALLOC_FL_KEEP_SIZE",
+    FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE: "FALLOC_FL_KEEP_SIZE|FALLOC_FL_PUNCH_HOLE",
+}
+PRESERVER_OPS = ("preserve", "unpreserve", "freeze", "unfreeze")
+
+MUTANTS = (
+    Mutant("no-synchronize", "kvm_gmem_freeze() sets the flag but skips synchronize_srcu()"),
+    Mutant(
+        "check-before-lock",
+        "kvm_gmem_get_folio() tests the frozen flag before srcu_read_lock()",
+    ),
+    Mutant(
+        "unlock-before-alloc",
+        "kvm_gmem_get_folio() calls srcu_read_unlock() before allocating the folio",
+    ),
+    Mutant(
+        "flag-after-synchronize",
+        "kvm_gmem_freeze() calls synchronize_srcu() before setting the flag",
+    ),
+    Mutant(
+        "fallocate-unchecked",
+        "kvm_gmem_fallocate() as before the patch: no SRCU section, no frozen check",
+    ),
+)
+
+SCENARIOS = (
+    Scenario(
+        "default",
+        "1 preserver + 2 get_folio + 1 fallocate, 1 inode, 2 pages (page 0 present)",
+    ),
+    Scenario(
+        "tiny",
+        "1 preserver + 1 get_folio, 1 page: small enough for the naive strategy",
+        {"get_folio": "1", "fallocate": "0", "pages": "1", "present": ""},
+    ),
+    Scenario(
+        "small",
+        "1 preserver + 1 get_folio + 1 fallocate, 1 page",
+        {"get_folio": "1", "fallocate": "1", "pages": "1", "present": ""},
+    ),
+    Scenario(
+        "faults",
+        "1 preserver + 3 get_folio on 2 pages, no fallocate",
+        {"get_folio": "3", "fallocate": "0"},
+    ),
+    Scenario(
+        "repeat",
+        "preserve, unpreserve, preserve again against 1 get_folio + 1 fallocate, 1 page",
+        {
+            "get_folio": "1",
+            "fallocate": "1",
+            "pages": "1",
+            "present": "",
+            "preserver.0.ops": "preserve,unpreserve,preserve",
+        },
+    ),
+    Scenario(
+        "two-inodes",
+        "2 inodes, one SRCU domain: preserve inode 0 while get_folio faults on both",
+        {"inodes": "2", "get_folio": "2", "fallocate": "0", "get_folio.1.inode": "1"},
+    ),
+)
+
+
+# -- names of variables --------------------------------------------------------
+
+
+def flags_var(n: int) -> str:
+    return f"flags.i{n}"
+
+
+def cache_var(n: int, k: int) -> str:
+    return f"cache.i{n}.p{k}"
+
+
+def window_var(n: int) -> str:
+    return f"frozen_window.i{n}"
+
+
+def breach_var(n: int) -> str:
+    return f"breach.i{n}"
+
+
+def preserved_var(n: int) -> str:
+    return f"preserved.i{n}"
+
+
+def recorded_var(n: int, k: int) -> str:
+    return f"recorded.i{n}.p{k}"
+
+
+# -- parameters ------------------------------------------------------------------
+
+P_INODES = Param("inodes", "1", "guest_memfd inodes (one SRCU domain for all)", low=1, high=4)
+P_PAGES = Param("pages", "2", "pages per inode", low=1, high=8)
+P_GET_FOLIO = Param("get_folio", "2", "threads running kvm_gmem_get_folio()", low=0, high=8)
+P_FALLOCATE = Param("fallocate", "1", "threads running kvm_gmem_fallocate()", low=0, high=4)
+P_PRESERVERS = Param("preservers", "1", "threads running the preserve walk", low=0, high=2)
+
+
+@dataclass(frozen=True)
+class _Ctx:
+    values: Mapping[str, Any]
+    mutant: str | None
+    srcu: AbstractSrcu
+    thread: str
+    folio_id: int  # what this thread's allocations put in the page cache
+
+
+def _cache_write(n: int, k: int, new: Expr, ctx: _Ctx) -> dict[str, Any]:
+    """Reads, writes and update of a step that sets a page-cache slot, with the ghosts."""
+    c, w, br = Shared(cache_var(n, k)), Ghost(window_var(n)), Ghost(breach_var(n))
+    first_breach = ite(land(ne(w, 0), ne(new, c)), ctx.folio_id, 0)
+    return {
+        "reads": [cache_var(n, k), window_var(n), breach_var(n)],
+        "writes": [cache_var(n, k), breach_var(n)],
+        "update": {c: new, br: ite(ne(br, 0), br, first_breach)},
+    }
+
+
+def _frozen(n: int) -> Expr:
+    return ne(Shared(flags_var(n)) & GUEST_MEMFD_F_MAPPING_FROZEN, 0)
+
+
+IS_FROZEN_CODE = (
+    "if (kvm_gmem_is_frozen(inode))  /* READ_ONCE(GMEM_I(inode)->flags) & "
+    "GUEST_MEMFD_F_MAPPING_FROZEN, :1116 */"
+)
+
+
+def emit_get_folio(
+    b: OpBuilder, ctx: _Ctx, n: int, k: int, p: str, ret: Local, done: str
+) -> str:
+    """kvm_gmem_get_folio(inode n, index k); leaves 0 or -EPERM in ``ret``."""
+    m = ctx.mutant
+    c = Shared(cache_var(n, k))
+    folio = b.local(p + "folio", doc="folio found or created (0: none)")
+    lock, check, alloc, unlock = (
+        p + "srcu_read_lock",
+        p + "is_frozen",
+        p + "filemap_get_folio",
+        p + "srcu_read_unlock",
+    )
+    slow_entry = check if m == "check-before-lock" else lock
+    b.add(
+        p + "filemap_lock_folio", f"{GMEM}:107",
+        "folio = filemap_lock_folio(inode->i_mapping, index); if (!IS_ERR(folio)) return folio;",
+        reads=[cache_var(n, k)],
+        update={folio: c, ret: 0},
+        next=branch(ne(folio, 0), done, slow_entry),
+    )
+    ctx.srcu.read_lock(
+        b, ctx.thread, lock,
+        alloc if m == "check-before-lock" else check,
+        f"{GMEM}:111", "idx = srcu_read_lock(&kvm_gmem_freeze_srcu);",
+    )
+    if m == "check-before-lock":
+        eperm = p + "return_eperm"
+        b.add(eperm, f"{GMEM}:114", "return ERR_PTR(-EPERM);  /* no SRCU section held */",
+              update={ret: -EPERM}, next=done)
+        after_check = lock
+    else:
+        eperm = p + "eperm_unlock"
+        ctx.srcu.read_unlock(
+            b, ctx.thread, eperm, done, f"{GMEM}:113",
+            "srcu_read_unlock(&kvm_gmem_freeze_srcu, idx); return ERR_PTR(-EPERM);",
+            update={ret: -EPERM},
+        )
+        after_check = unlock if m == "unlock-before-alloc" else alloc
+    b.add(
+        check, f"{GMEM}:112", IS_FROZEN_CODE,
+        reads=[flags_var(n)],
+        next=branch(_frozen(n), eperm, after_check),
+    )
+    write = _cache_write(n, k, ite(ne(c, 0), c, ctx.folio_id), ctx)
+    b.add(
+        alloc, f"{GMEM}:118",
+        "folio = __filemap_get_folio_mpol(inode->i_mapping, index, FGP_LOCK | FGP_CREAT, ...);",
+        reads=write["reads"], writes=write["writes"],
+        update={**write["update"], folio: ite(ne(c, 0), c, ctx.folio_id)},
+        next=done if m == "unlock-before-alloc" else unlock,
+    )
+    ctx.srcu.read_unlock(
+        b, ctx.thread, unlock,
+        alloc if m == "unlock-before-alloc" else done,
+        f"{GMEM}:123", "srcu_read_unlock(&kvm_gmem_freeze_srcu, idx);",
+    )
+    return p + "filemap_lock_folio"
+
+
+def emit_freeze(b: OpBuilder, ctx: _Ctx, n: int, p: str, done: str) -> str:
+    """kvm_gmem_freeze(inode, true): set the flag, then wait out the readers."""
+    m = ctx.mutant
+    flags = b.local(p + "flags", fmt="hex", doc="u64 flags in kvm_gmem_freeze()")
+    f = flags_var(n)
+    read, write, sync = p + "read_flags", p + "write_flags", p + "synchronize_srcu."
+    # freeze() returns here: the window opens
+    opened: dict[Var, ExprLike] = {Ghost(window_var(n)): 1}
+    last_write_returns = m in ("no-synchronize", "flag-after-synchronize")
+    b.add(
+        read, f"{GMEM}:1101",
+        "u64 flags = READ_ONCE(GMEM_I(inode)->flags); flags |= GUEST_MEMFD_F_MAPPING_FROZEN;",
+        reads=[f], update={flags: Shared(f) | GUEST_MEMFD_F_MAPPING_FROZEN}, next=write,
+    )
+    b.add(
+        write, f"{GMEM}:1108", "WRITE_ONCE(GMEM_I(inode)->flags, flags);",
+        writes=[f] + ([window_var(n)] if last_write_returns else []),
+        update={Shared(f): flags, **(opened if last_write_returns else {})},
+        next=done if last_write_returns else sync + "begin",
+    )
+    if m != "no-synchronize":
+        ctx.srcu.synchronize(
+            b, sync, read if m == "flag-after-synchronize" else done,
+            f"{GMEM}:1111", "synchronize_srcu(&kvm_gmem_freeze_srcu);",
+            on_return=None if last_write_returns else opened,
+            on_return_writes=[] if last_write_returns else [window_var(n)],
+        )
+    return sync + "begin" if m == "flag-after-synchronize" else read
+
+
+def emit_unfreeze(b: OpBuilder, n: int, p: str, done: str) -> str:
+    """kvm_gmem_freeze(inode, false): clear the flag (no grace period needed)."""
+    flags = b.local(p + "flags", fmt="hex", doc="u64 flags in kvm_gmem_freeze()")
+    f = flags_var(n)
+    b.add(
+        p + "read_flags", f"{GMEM}:1101",
+        "u64 flags = READ_ONCE(GMEM_I(inode)->flags); flags &= ~GUEST_MEMFD_F_MAPPING_FROZEN;",
+        reads=[f], writes=[window_var(n)],
+        update={
+            flags: Shared(f) & ~GUEST_MEMFD_F_MAPPING_FROZEN,
+            Ghost(window_var(n)): 0,  # an unfreeze begins: the window closes
+        },
+        next=p + "write_flags",
+    )
+    b.add(
+        p + "write_flags", f"{GMEM}:1108", "WRITE_ONCE(GMEM_I(inode)->flags, flags);",
+        writes=[f], update={Shared(f): flags}, next=done,
+    )
+    return p + "read_flags"
+
+
+def op_get_folio(ctx: _Ctx, n: int, k: int) -> Operation:
+    b = OpBuilder("get_folio", f"inode {n}, index {k}")
+    ret = b.local("ret", fmt="signed", doc="0 or -errno")
+    emit_get_folio(b, ctx, n, k, "", ret, DONE)
+    return b.build()
+
+
+def op_fallocate(ctx: _Ctx, n: int, mode: str, offset: int, length: int) -> Operation:
+    m = ctx.mutant
+    pages = ctx.values["pages"]
+    b = OpBuilder("fallocate", f"inode {n}, mode {mode}, offset {offset}, len {length}")
+    modes = MODES[mode]
+    mode_v = b.local("mode", init=modes[0], fmt="hex", doc="fallocate mode")
+    off_v = b.local("offset", init=offset)
+    len_v = b.local("len", init=length)
+    ret = b.local("ret", fmt="signed", doc="0 or -errno")
+    r = b.local("r", fmt="signed", doc="kvm_gmem_allocate()'s r")
+    checked = m != "fallocate-unchecked"
+    old = m == "fallocate-unchecked"
+    first_page, end_page = offset // PAGE_SIZE, min((offset + length) // PAGE_SIZE, pages)
+    rng = list(range(first_page, end_page))
+    entry = "srcu_read_lock" if checked else "check_keep_size"
+    if len(modes) > 1:
+        b.add(
+            "choose_mode", "fallocate(2)",
+            "mode = FALLOC_FL_KEEP_SIZE or FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE",
+            choose=Choice("mode", modes, tuple(MODE_NAMES[x] for x in modes)),
+            next=entry,
+        )
+    if checked:
+        ctx.srcu.read_lock(b, ctx.thread, "srcu_read_lock", "is_frozen", f"{GMEM}:291",
+                           "idx = srcu_read_lock(&kvm_gmem_freeze_srcu);")
+        b.add("is_frozen", f"{GMEM}:292", IS_FROZEN_CODE, reads=[flags_var(n)],
+              next=branch(_frozen(n), "eperm_unlock", "check_keep_size"))
+        ctx.srcu.read_unlock(b, ctx.thread, "eperm_unlock", DONE, f"{GMEM}:293",
+                             "srcu_read_unlock(&kvm_gmem_freeze_srcu, idx); return -EPERM;",
+                             update={ret: -EPERM})
+    no_keep = eq(mode_v & FALLOC_FL_KEEP_SIZE, 0)
+    b.add("check_keep_size", f"{GMEM_OLD}:278" if old else f"{GMEM}:297",
+          "if (!(mode & FALLOC_FL_KEEP_SIZE)) ret = -EOPNOTSUPP, goto out;",
+          update={ret: ite(no_keep, -EOPNOTSUPP, 0)},
+          next=branch(no_keep, "out", "check_mode"))
+    bad_mode = ne(mode_v & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE), 0)
+    b.add("check_mode", f"{GMEM_OLD}:281" if old else f"{GMEM}:302",
+          "if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE)) ret = -EOPNOTSUPP, goto out;",
+          update={ret: ite(bad_mode, -EOPNOTSUPP, 0)},
+          next=branch(bad_mode, "out", "check_align"))
+    misaligned = ne((off_v | len_v) & (PAGE_SIZE - 1), 0)
+    punch_entry = f"punch_hole.p{rng[0]}" if rng else "out"
+    alloc_entry = f"allocate.p{rng[0]}.filemap_lock_folio" if rng else "out"
+    b.add("check_align", f"{GMEM_OLD}:284" if old else f"{GMEM}:307",
+          "if (!PAGE_ALIGNED(offset) || !PAGE_ALIGNED(len)) ret = -EINVAL, goto out;",
+          update={ret: ite(misaligned, -EINVAL, 0)},
+          next=branch(misaligned, "out", "dispatch"))
+    b.add("dispatch", f"{GMEM_OLD}:287" if old else f"{GMEM}:312",
+          "if (mode & FALLOC_FL_PUNCH_HOLE) ret = kvm_gmem_punch_hole(...); "
+          "else ret = kvm_gmem_allocate(...);",
+          next=branch(ne(mode_v & FALLOC_FL_PUNCH_HOLE, 0), punch_entry, alloc_entry))
+    for i, k in enumerate(rng):
+        nxt = f"punch_hole.p{rng[i + 1]}" if i + 1 < len(rng) else "out"
+        write = _cache_write(n, k, Const(0), ctx)
+        b.add(f"punch_hole.p{k}", f"{PUNCH}",
+              f"truncate_inode_pages_range(inode->i_mapping, offset, offset + len - 1);"
+              f"  /* removes the folio at index {k} */",
+              reads=write["reads"], writes=write["writes"], update=write["update"], next=nxt)
+    for i, k in enumerate(rng):
+        p = f"allocate.p{k}."
+        nxt = f"allocate.p{rng[i + 1]}.filemap_lock_folio" if i + 1 < len(rng) else "out"
+        emit_get_folio(b, ctx, n, k, p, r, p + "check")
+        b.add(p + "check", ALLOC,
+              "folio = kvm_gmem_get_folio(inode, index); "
+              "if (IS_ERR(folio)) { r = PTR_ERR(folio); break; }",
+              update={ret: r}, next=branch(ne(r, 0), "out", nxt))
+    if checked:
+        ctx.srcu.read_unlock(b, ctx.thread, "out", DONE, f"{GMEM}:321",
+                             "out: srcu_read_unlock(&kvm_gmem_freeze_srcu, idx); return ret;")
+    else:
+        b.add("out", f"{GMEM_OLD}:291", "return ret;", next=DONE)
+    return b.build("choose_mode" if len(modes) > 1 else entry)
+
+
+def op_preserve(ctx: _Ctx, n: int) -> Operation:
+    """The preserve walk of 6/9: freeze, count folios, record them, compare the counts."""
+    pages = ctx.values["pages"]
+    b = OpBuilder("preserve", f"inode {n}")
+    ret = b.local("ret", fmt="signed", doc="0 or -errno")
+    nr = b.local("nr_folios", doc="first walk's count")
+    nr2 = b.local("nr_recorded", doc="second walk's count")
+    entry = emit_freeze(b, ctx, n, "freeze.", "count.p0")
+    for k in range(pages):
+        c = cache_var(n, k)
+        b.add(f"count.p{k}", LUO, f"first walk of the page cache: count the folio at index {k}",
+              reads=[c], update={nr: nr + ne(Shared(c), 0)},
+              next=f"count.p{k + 1}" if k + 1 < pages else "record.p0")
+    for k in range(pages):
+        c = cache_var(n, k)
+        b.add(f"record.p{k}", LUO, f"second walk: record the folio at index {k} for KHO",
+              reads=[c], writes=[recorded_var(n, k)],
+              update={Ghost(recorded_var(n, k)): Shared(c), nr2: nr2 + ne(Shared(c), 0)},
+              next=f"record.p{k + 1}" if k + 1 < pages else "compare")
+    emit_unfreeze(b, n, "err.unfreeze.", DONE)
+    b.add("compare", LUO,
+          "if (nr_recorded != nr_folios) { kvm_gmem_freeze(inode, false); return -EINVAL; }",
+          writes=[preserved_var(n)],
+          update={Ghost(preserved_var(n)): eq(nr, nr2), ret: ite(ne(nr, nr2), -EINVAL, 0)},
+          next=branch(ne(nr, nr2), "err.unfreeze.read_flags", DONE))
+    return b.build(entry)
+
+
+def op_unpreserve(ctx: _Ctx, n: int) -> Operation:
+    b = OpBuilder("unpreserve", f"inode {n}")
+    b.add("discard", LUO, "unpreserve: drop the preserved folio list",
+          writes=[preserved_var(n)], update={Ghost(preserved_var(n)): 0},
+          next="unfreeze.read_flags")
+    emit_unfreeze(b, n, "unfreeze.", DONE)
+    return b.build()
+
+
+def op_freeze(ctx: _Ctx, n: int) -> Operation:
+    b = OpBuilder("freeze", f"inode {n}")
+    entry = emit_freeze(b, ctx, n, "", DONE)
+    return b.build(entry)
+
+
+def op_unfreeze(ctx: _Ctx, n: int) -> Operation:
+    b = OpBuilder("unfreeze", f"inode {n}")
+    emit_unfreeze(b, n, "", DONE)
+    return b.build()
+
+
+class GuestMemfd(Family):
+    name = "guest_memfd"
+    description = "guest_memfd freeze/unfreeze under one global SRCU domain (v3 5/9, 6/9)"
+    scenarios = SCENARIOS
+    mutants = MUTANTS
+
+    def params(self, settings: Mapping[str, str]) -> list[Param]:
+        inodes = count(settings, P_INODES)
+        pages = count(settings, P_PAGES)
+        out = [
+            P_INODES, P_PAGES, P_GET_FOLIO, P_FALLOCATE, P_PRESERVERS,
+            Param("present", "0", "pages in every inode's page cache at the start",
+                  kind="list", choices=tuple(str(k) for k in range(pages))),
+            Param("flags", "0", "initial GMEM_I(inode)->flags (creation flags)",
+                  low=0, high=(1 << 63) - 1),
+        ]
+        for j in range(count(settings, P_GET_FOLIO)):
+            out += [
+                Param(f"get_folio.{j}.inode", "0", f"inode get_folio{j} faults on",
+                      low=0, high=inodes - 1),
+                Param(f"get_folio.{j}.page", str(j % pages), f"page index get_folio{j} faults on",
+                      low=0, high=pages - 1),
+            ]
+        for j in range(count(settings, P_FALLOCATE)):
+            out += [
+                Param(f"fallocate.{j}.inode", "0", f"inode fallocate{j} works on",
+                      low=0, high=inodes - 1),
+                Param(f"fallocate.{j}.mode", "either", f"fallocate{j}'s mode", kind="choice",
+                      choices=tuple(MODES)),
+                Param(f"fallocate.{j}.offset", "0", f"fallocate{j}'s offset in bytes",
+                      low=0, high=pages * PAGE_SIZE),
+                Param(f"fallocate.{j}.len", str(pages * PAGE_SIZE),
+                      f"fallocate{j}'s length in bytes", low=1, high=pages * PAGE_SIZE),
+            ]
+        for j in range(count(settings, P_PRESERVERS)):
+            out += [
+                Param(f"preserver.{j}.inode", "0", f"inode preserver{j} preserves",
+                      low=0, high=inodes - 1),
+                Param(f"preserver.{j}.ops", "preserve", f"what preserver{j} runs, in order",
+                      kind="list", choices=PRESERVER_OPS),
+            ]
+        return out
+
+    def build(self, values: Mapping[str, Any], mutant: str | None, srcu: str) -> Model:
+        if srcu != "abstract":
+            raise BadInput(f"SRCU model {srcu!r} is not available (known: abstract)")
+        inodes, pages = values["inodes"], values["pages"]
+        plan: list[tuple[str, str, int]] = []  # (thread name, kind, index)
+        plan += [(f"preserver{j}", "preserver", j) for j in range(values["preservers"])]
+        plan += [(f"get_folio{j}", "get_folio", j) for j in range(values["get_folio"])]
+        plan += [(f"fallocate{j}", "fallocate", j) for j in range(values["fallocate"])]
+        if not plan:
+            raise BadInput("the scenario has no threads")
+        for j in range(values["fallocate"]):
+            off, ln = values[f"fallocate.{j}.offset"], values[f"fallocate.{j}.len"]
+            if off + ln > pages * PAGE_SIZE:
+                raise BadInput(
+                    f"fallocate.{j}: offset + len = {off + ln} is past the inode's "
+                    f"{pages * PAGE_SIZE} bytes"
+                )
+        readers = [name for name, kind, _ in plan if kind != "preserver"]
+        domain = AbstractSrcu("srcu", readers)
+        present = {int(x) for x in values["present"]}
+        shared: dict[str, VarDecl] = {}
+        ghosts: dict[str, VarDecl] = {}
+        for n in range(inodes):
+            shared[flags_var(n)] = VarDecl(values["flags"], "hex", "GMEM_I(inode)->flags")
+            for k in range(pages):
+                shared[cache_var(n, k)] = VarDecl(
+                    PREEXISTING + k if k in present else 0, "dec",
+                    f"folio at index {k} of inode {n}'s page cache (0: none)",
+                )
+            ghosts[window_var(n)] = VarDecl(0, "bool", "freeze() returned, no unfreeze begun")
+            ghosts[breach_var(n)] = VarDecl(0, "dec", "first thread id to change the cache "
+                                            "inside the frozen window")
+            ghosts[preserved_var(n)] = VarDecl(0, "bool", "a preserve walk succeeded")
+            for k in range(pages):
+                ghosts[recorded_var(n, k)] = VarDecl(0, "dec", "folio the walk recorded")
+        shared.update(domain.shared())
+        threads = []
+        for tid, (name, kind, j) in enumerate(plan):
+            ctx = _Ctx(values, mutant, domain, name, tid + 1)
+            ops: list[Operation]
+            if kind == "get_folio":
+                ops = [op_get_folio(ctx, values[f"get_folio.{j}.inode"],
+                                    values[f"get_folio.{j}.page"])]
+            elif kind == "fallocate":
+                ops = [op_fallocate(ctx, values[f"fallocate.{j}.inode"],
+                                    values[f"fallocate.{j}.mode"],
+                                    values[f"fallocate.{j}.offset"],
+                                    values[f"fallocate.{j}.len"])]
+            else:
+                n = values[f"preserver.{j}.inode"]
+                builders = {"preserve": op_preserve, "unpreserve": op_unpreserve,
+                            "freeze": op_freeze, "unfreeze": op_unfreeze}
+                names = values[f"preserver.{j}.ops"]
+                if not names:
+                    raise BadInput(f"preserver.{j}.ops: give at least one operation")
+                ops = [builders[x](ctx, n) for x in names]
+            threads.append(Thread(name, tuple(ops)))
+        return Model("guest_memfd", shared, ghosts, tuple(threads),
+                     description=self.description)

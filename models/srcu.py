@@ -1,0 +1,135 @@
+"""SRCU as model-language steps: the abstract grace-period semantics.
+
+State per reader thread T: ``srcu.nest.T`` (read-side nesting depth) and
+``srcu.gen.T`` (how many outermost critical sections T has left).
+``synchronize_srcu()`` is two steps: *begin* notes, for every reader inside a
+critical section, the generation it must reach; *wait* is disabled until
+every such reader has left that section. Readers that enter after *begin*
+are not waited for, exactly the guarantee SRCU gives and no more.
+
+Footprints: a reader's lock/unlock touch only that reader's variables, so two
+readers never conflict; synchronize's begin and wait read every reader's
+variables, so each conflicts with every lock/unlock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from explorer.builder import OpBuilder, merge
+from explorer.expr import ExprLike, Local, Shared, Var, ge, ite, land, ne
+from explorer.model import Next, VarDecl
+
+SRCUTREE = "kernel/rcu/srcutree.c"
+
+
+class AbstractSrcu:
+    """One SRCU domain (one ``struct srcu_struct``) shared by the given reader threads."""
+
+    def __init__(self, name: str, readers: Sequence[str]):
+        self.name = name
+        self.readers = list(readers)
+
+    def nest(self, reader: str) -> str:
+        return f"{self.name}.nest.{reader}"
+
+    def gen(self, reader: str) -> str:
+        return f"{self.name}.gen.{reader}"
+
+    def shared(self) -> dict[str, VarDecl]:
+        out: dict[str, VarDecl] = {}
+        for r in self.readers:
+            out[self.nest(r)] = VarDecl(doc=f"{r}'s read-side nesting depth")
+            out[self.gen(r)] = VarDecl(doc=f"outermost read-side sections {r} has left")
+        return out
+
+    def _check_reader(self, reader: str) -> None:
+        if reader not in self.readers:
+            raise ValueError(f"{reader} is not declared as a reader of {self.name}")
+
+    def read_lock(
+        self,
+        b: OpBuilder,
+        reader: str,
+        label: str,
+        next: Next,
+        line: str,
+        code: str,
+        update: Mapping[Var, ExprLike] | None = None,
+    ) -> str:
+        self._check_reader(reader)
+        n = self.nest(reader)
+        return b.add(
+            label, line, code,
+            reads=[n], writes=[n],
+            update=merge({Shared(n): Shared(n) + 1}, update),
+            next=next,
+        )
+
+    def read_unlock(
+        self,
+        b: OpBuilder,
+        reader: str,
+        label: str,
+        next: Next,
+        line: str,
+        code: str,
+        update: Mapping[Var, ExprLike] | None = None,
+    ) -> str:
+        self._check_reader(reader)
+        n, g = self.nest(reader), self.gen(reader)
+        inner = ne(Shared(n), 1)  # still nested after this unlock
+        return b.add(
+            label, line, code,
+            reads=[n, g], writes=[n, g],
+            update=merge(
+                {
+                    Shared(n): Shared(n) - 1,
+                    Shared(g): ite(inner, Shared(g), Shared(g) + 1),
+                },
+                update,
+            ),
+            next=next,
+            atomic=True,  # nest and gen of one reader move together
+        )
+
+    def synchronize(
+        self,
+        b: OpBuilder,
+        prefix: str,
+        next: Next,
+        line: str,
+        code: str,
+        on_return: Mapping[Var, ExprLike] | None = None,
+        on_return_reads: Sequence[str] = (),
+        on_return_writes: Sequence[str] = (),
+    ) -> str:
+        """Emits begin + wait; ``on_return`` runs atomically with the return."""
+        waits: dict[str, Local] = {
+            r: b.local(f"{prefix}wait.{r}", doc=f"generation of {r} to wait for")
+            for r in self.readers
+        }
+        begin = f"{prefix}begin"
+        wait = f"{prefix}wait"
+        b.add(
+            begin, line, code + "  /* grace period begins */",
+            reads=[x for r in self.readers for x in (self.nest(r), self.gen(r))],
+            update={
+                waits[r]: ite(ne(Shared(self.nest(r)), 0), Shared(self.gen(r)) + 1, 0)
+                for r in self.readers
+            },
+            next=wait,
+            atomic=True,
+        )
+        b.add(
+            wait, line, code + "  /* returns */",
+            reads=[self.gen(r) for r in self.readers] + list(on_return_reads),
+            writes=list(on_return_writes),
+            guard=land(*(ge(Shared(self.gen(r)), waits[r]) for r in self.readers)),
+            update=merge({w: 0 for w in waits.values()}, on_return),
+            next=next,
+            atomic=True,
+            waits_for="synchronize_srcu(): a reader that was inside a read-side critical "
+            "section when the grace period began has not left it",
+        )
+        return begin

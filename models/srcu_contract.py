@@ -1,0 +1,121 @@
+"""SRCU on its own: readers and an updater, to check SRCU's contract and its misuse.
+
+Each reader runs srcu_read_lock(), a critical-section body (a ghost step
+marking that the body has begun, one marking that it ended), and
+srcu_read_unlock(). The updater marks which bodies have begun, calls
+synchronize_srcu(), and records whether any of those bodies is still running.
+The `self-deadlock` scenario has the updater call synchronize_srcu() from
+inside its own read-side critical section, which SRCU forbids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from explorer.builder import OpBuilder
+from explorer.expr import Ghost, ite, lor, ne
+from explorer.family import BadInput, Family, Param, Scenario
+from explorer.model import DONE, Model, Thread, VarDecl
+
+from .srcu import SRCUTREE, AbstractSrcu
+
+P_READERS = Param("readers", "2", "reader threads", low=0, high=4)
+P_NEST = Param("nest", "1", "nesting depth of reader 0's read-side section", low=1, high=3)
+P_GPS = Param("grace_periods", "1", "synchronize_srcu() calls by the updater", low=1, high=3)
+
+
+def in_body(r: str) -> str:
+    return f"in_body.{r}"
+
+
+def must_end(r: str) -> str:
+    return f"must_end.{r}"
+
+
+LATE = "late_body"
+
+
+class SrcuContract(Family):
+    name = "srcu"
+    description = "SRCU's grace-period guarantee with readers and one updater"
+    scenarios = (
+        Scenario("default", "2 readers (reader 0 nests twice) and 1 updater", {"nest": "2"}),
+        Scenario(
+            "self-deadlock",
+            "the updater calls synchronize_srcu() inside its own read-side section",
+            {"updater_reads": "1"},
+        ),
+    )
+
+    def params(self, settings: Mapping[str, str]) -> list[Param]:
+        return [
+            P_READERS, P_NEST, P_GPS,
+            Param("updater_reads", "0", "1: the updater holds srcu_read_lock() around "
+                  "synchronize_srcu() (a bug)", low=0, high=1),
+        ]
+
+    def build(self, values: Mapping[str, Any], mutant: str | None, srcu: str) -> Model:
+        if srcu != "abstract":
+            raise BadInput(f"SRCU model {srcu!r} is not available (known: abstract)")
+        readers = [f"reader{j}" for j in range(values["readers"])]
+        updater = "updater"
+        domain = AbstractSrcu("srcu", readers + ([updater] if values["updater_reads"] else []))
+        shared = domain.shared()
+        ghosts = {LATE: VarDecl(0, "dec", "a body that began before a grace period "
+                                "was still running when it ended")}
+        for r in readers:
+            ghosts[in_body(r)] = VarDecl(0, "bool", f"{r}'s critical-section body is running")
+            ghosts[must_end(r)] = VarDecl(0, "bool", f"{r}'s body began before the grace "
+                                          "period and has not ended")
+        threads = [Thread(r, (self._reader(domain, r, values["nest"] if j == 0 else 1),))
+                   for j, r in enumerate(readers)]
+        threads.append(Thread(updater, (self._updater(domain, readers, values),)))
+        return Model("srcu", shared, ghosts, tuple(threads), description=self.description)
+
+    def _reader(self, d: AbstractSrcu, r: str, nest: int) -> Any:
+        b = OpBuilder("reader", f"nesting {nest}")
+        for i in range(nest):
+            d.read_lock(b, r, f"srcu_read_lock.{i}",
+                        f"srcu_read_lock.{i + 1}" if i + 1 < nest else "body_begin",
+                        f"{SRCUTREE}: srcu_read_lock()", "idx = srcu_read_lock(&ss);")
+        b.add("body_begin", "reader", "/* critical-section body begins */",
+              writes=[in_body(r)], update={Ghost(in_body(r)): 1}, next="body_end")
+        b.add("body_end", "reader", "/* critical-section body ends */",
+              writes=[in_body(r), must_end(r)],
+              update={Ghost(in_body(r)): 0, Ghost(must_end(r)): 0},
+              next="srcu_read_unlock.0")
+        for i in range(nest):
+            d.read_unlock(b, r, f"srcu_read_unlock.{i}",
+                          f"srcu_read_unlock.{i + 1}" if i + 1 < nest else DONE,
+                          f"{SRCUTREE}: srcu_read_unlock()", "srcu_read_unlock(&ss, idx);")
+        return b.build()
+
+    def _updater(self, d: AbstractSrcu, readers: list[str], values: Mapping[str, Any]) -> Any:
+        b = OpBuilder("updater", f"{values['grace_periods']} grace period(s)")
+        gps = values["grace_periods"]
+        holds = bool(values["updater_reads"])
+        if holds:
+            d.read_lock(b, "updater", "srcu_read_lock", "gp0.mark",
+                        f"{SRCUTREE}: srcu_read_lock()", "idx = srcu_read_lock(&ss);")
+        for g in range(gps):
+            last = g + 1 == gps
+            after = ("srcu_read_unlock" if holds else DONE) if last else f"gp{g + 1}.mark"
+            b.add(f"gp{g}.mark", "updater", "/* note which bodies have begun */",
+                  reads=[in_body(r) for r in readers], writes=[must_end(r) for r in readers],
+                  update={Ghost(must_end(r)): Ghost(in_body(r)) for r in readers},
+                  next=f"gp{g}.synchronize_srcu.begin")
+            d.synchronize(
+                b, f"gp{g}.synchronize_srcu.", f"gp{g}.check",
+                f"{SRCUTREE}: synchronize_srcu()", "synchronize_srcu(&ss);",
+            )
+            late = lor(*(ne(Ghost(must_end(r)), 0) for r in readers))
+            b.add(f"gp{g}.check", "updater", "/* every body noted must have ended */",
+                  reads=[must_end(r) for r in readers] + [LATE], writes=[LATE],
+                  update={Ghost(LATE): ite(ne(Ghost(LATE), 0), Ghost(LATE), late)},
+                  next=after)
+        if holds:
+            d.read_unlock(b, "updater", "srcu_read_unlock", DONE,
+                          f"{SRCUTREE}: srcu_read_unlock()", "srcu_read_unlock(&ss, idx);")
+        return b.build("srcu_read_lock" if holds else "gp0.mark")
+

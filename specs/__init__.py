@@ -1,0 +1,1 @@
+"""Properties of the models, and the catalog of what `explorer` can check."""

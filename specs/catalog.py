@@ -1,0 +1,19 @@
+"""Everything `explorer` can check: each model family with the properties it must keep.
+
+The CLI loads this module by name (see explorer/catalog.py), so the engine
+itself knows nothing of guest_memfd.
+"""
+
+from __future__ import annotations
+
+from explorer.catalog import Entry
+from models.guest_memfd import GuestMemfd
+from models.srcu_contract import SrcuContract
+
+from . import guest_memfd, srcu
+
+ENTRIES = (
+    Entry(GuestMemfd(), guest_memfd.PROPERTIES),
+    Entry(SrcuContract(), srcu.PROPERTIES),
+)
+DEFAULT_MODEL = "guest_memfd"

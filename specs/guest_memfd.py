@@ -1,0 +1,45 @@
+"""What guest_memfd's freeze must guarantee, as conditions on model state."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from explorer.expr import Expr, Ghost, Shared, eq, land, lor
+from explorer.family import PropertySpec
+from models.guest_memfd import breach_var, cache_var, preserved_var, recorded_var
+
+
+def _no_change_while_frozen(values: Mapping[str, Any]) -> Expr:
+    # breach.iN is set by the very step that changes inode N's page cache
+    # while frozen_window.iN is open (see models/guest_memfd.py).
+    return land(*(eq(Ghost(breach_var(n)), 0) for n in range(values["inodes"])))
+
+
+def _preservation_complete(values: Mapping[str, Any]) -> Expr:
+    terms = []
+    for n in range(values["inodes"]):
+        same = land(*(
+            eq(Shared(cache_var(n, k)), Ghost(recorded_var(n, k)))
+            for k in range(values["pages"])
+        ))
+        terms.append(lor(eq(Ghost(preserved_var(n)), 0), same))
+    return land(*terms)
+
+
+PROPERTIES = (
+    PropertySpec(
+        "no-change-after-freeze",
+        "after freeze() on an inode has returned, and before an unfreeze of it begins, "
+        "that inode's page cache gains no folio and loses none",
+        "invariant",
+        _no_change_while_frozen,
+    ),
+    PropertySpec(
+        "preservation-complete",
+        "when all threads have returned, every folio in a preserved inode's page cache is "
+        "the one the preserve walk recorded (else guest memory is lost across the update)",
+        "final",
+        _preservation_complete,
+    ),
+)

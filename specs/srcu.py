@@ -1,0 +1,25 @@
+"""SRCU's own contract, as a condition on the srcu model's ghosts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from explorer.expr import Expr, Ghost, eq
+from explorer.family import PropertySpec
+from models.srcu_contract import LATE
+
+
+def _grace_period(values: Mapping[str, Any]) -> Expr:
+    return eq(Ghost(LATE), 0)
+
+
+PROPERTIES = (
+    PropertySpec(
+        "grace-period",
+        "a read-side critical section that began before synchronize_srcu() began "
+        "has ended when synchronize_srcu() returns",
+        "invariant",
+        _grace_period,
+    ),
+)
