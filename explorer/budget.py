@@ -15,6 +15,7 @@ class Budget:
     max_executions: int | None = None
     timeout: float | None = None  # seconds
     max_steps: int = 10_000  # per thread and execution: more is a step that never finishes
+    seed: int = 0  # for the random strategy
 
 
 class OutOfBudget(Exception):

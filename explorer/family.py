@@ -84,9 +84,10 @@ class PropertySpec:
     description: str
     kind: str
     build: Callable[[Mapping[str, Any]], Expr]
+    sticky: bool = False
 
     def instantiate(self, values: Mapping[str, Any]) -> Property:
-        return Property(self.name, self.description, self.build(values), self.kind)
+        return Property(self.name, self.description, self.build(values), self.kind, self.sticky)
 
 
 class Family(ABC):

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .expr import TRUE, Expr, Ghost, Local, Shared, Var, lift, show, variables
+from .expr import MASK, TRUE, Expr, Ghost, Local, Shared, Var, lift, show, variables
 
 DONE = "<return>"
 """The label an operation jumps to when it returns."""
@@ -35,6 +35,7 @@ class VarDecl:
     def __post_init__(self) -> None:
         if self.fmt not in ("dec", "hex", "signed", "bool"):
             raise ModelError(f"unknown variable format {self.fmt!r}")
+        object.__setattr__(self, "init", self.init & MASK)  # C's u64: -1 is 2**64-1
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,9 @@ class Choice:
     local: str
     values: tuple[int, ...]
     names: tuple[str, ...] = ()  # how to print each value in traces
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "values", tuple(v & MASK for v in self.values))
 
 
 @dataclass(frozen=True)
@@ -110,13 +114,18 @@ class Property:
     """A named condition over shared and ghost state.
 
     ``invariant`` properties must hold in every reachable state, ``final``
-    ones in every state where all threads have returned.
+    ones in every state where all threads have returned. A ``sticky``
+    invariant, once false, stays false (it reads ghost flags that are only
+    ever set): whether it fails is then decided by the order of conflicting
+    steps alone, and partial-order reduction need not order the steps that
+    write what it reads.
     """
 
     name: str
     description: str
     expr: Expr
     kind: str = "invariant"
+    sticky: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in ("invariant", "final"):

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .expr import TRUE, Expr, Ghost, Local, Shared, Var, evaluate, to_python
+from .expr import TRUE, Expr, Ghost, Local, Shared, Var, evaluate, to_python, variables
 from .model import (
     DONE,
     Model,
@@ -47,6 +47,12 @@ class CompiledStep:
     local: bool
     choices: tuple[int, ...] | None
     slot: dict[Var, int]  # variable -> state slot, as seen from this step
+    # Footprint for dependency analysis: location ids are state slots of
+    # shared and ghost variables, plus Program.visible (see there).
+    rlocs: tuple[int, ...] = ()
+    wlocs: tuple[int, ...] = ()
+    rmask: int = 0
+    wmask: int = 0
 
 
 @dataclass
@@ -106,6 +112,9 @@ class Program:
         self.invariants = [p for p in model.properties if p.kind == "invariant"]
         self.finals = [p for p in model.properties if p.kind == "final"]
         self._inv = self._compile_props(self.invariants)
+        self.nlocs = len(model.shared) + len(model.ghosts)
+        self.visible = self.nlocs
+        self._footprints()
         self._fin = self._compile_props(self.finals)
 
     # -- compilation --------------------------------------------------------
@@ -209,6 +218,27 @@ class Program:
         for cond, label in reversed(nxt.cases):
             out = f"({pcs[(k, label)]} if {to_python(cond, slot)} else {out})"
         return out
+
+    def _footprints(self) -> None:
+        """Declared accesses as location ids and bit masks.
+
+        Every step that writes a location an invariant reads also writes the
+        pseudo-location `visible`: such steps are then mutually dependent, so
+        a partial-order reduction, which checks one interleaving per
+        equivalence class, still sees every value the invariant can observe.
+        """
+        observed = {
+            self.slot[v] for p in self.invariants if not p.sticky for v in variables(p.expr)
+            if isinstance(v, Shared | Ghost)
+        }
+        for cs in self.iter_steps():
+            r = tuple(sorted(self._loc(n) for n in cs.step.reads))
+            w = tuple(sorted(self._loc(n) for n in cs.step.writes))
+            if observed.intersection(w):
+                w = w + (self.visible,)
+            cs.rlocs, cs.wlocs = r, w
+            cs.rmask = sum(1 << x for x in r)
+            cs.wmask = sum(1 << x for x in w)
 
     def _compile_props(self, props: list[Property]) -> Callable[[State], int]:
         """One function returning the index of the first failing property, or -1."""

@@ -62,8 +62,10 @@ def text(o: Outcome) -> str:
     ]
     if r.verdict == VIOLATED and r.failure is not None:
         out.append(_wrap(f"  property: {r.failure.description}", "  "))
-        if o.trace is not None:
-            out += ["", f"Counterexample: {len(o.trace)} steps (read against the patch)"]
+        if o.trace is not None and o.program is not None:
+            names = ", ".join(f"{i} {t.name}" for i, t in enumerate(o.program.threads, 1))
+            out += ["", f"Counterexample: {len(o.trace)} steps (read against the patch)",
+                    _wrap(f"threads: {names}", "")]
             out += trace_lines(o.trace)
             out += [""] + why_lines(o)
     return "\n".join(out)
@@ -103,16 +105,23 @@ def why_lines(o: Outcome) -> list[str]:
     assert r.failure is not None and prog is not None and state is not None
     if r.failure.detail:
         lines = [_wrap(f"Why: {r.failure.detail}", "")]
+    elif o.trace:
+        # The last event's own step, not a local step fused after it.
+        i = max(k for k, rec in enumerate(o.trace, 1) if not rec.fused)
+        last = o.trace[i - 1]
+        lines = [f"Why: step {i} ({last.thread_name} at {last.label}) made it false"]
     else:
-        lines = ["Why: after the last step"]
+        lines = ["Why: it is false in the initial state"]
     prop = next((p for p in prog.model.properties if p.name == r.failure.name), None)
     if prop is not None:
         vals = []
         for v in sorted(variables(prop.expr), key=lambda v: v.name):
             if isinstance(v, Shared | Ghost):
                 slot = prog.slot[v]
-                vals.append(f"{v.name}={render(state[slot], prog.decls[slot])}")
-        lines.append(_wrap("  state: " + ", ".join(vals), "  "))
+                doc = prog.decls[slot].doc
+                shown = f"{v.name}={render(state[slot], prog.decls[slot])}"
+                vals.append(f"{shown} ({doc})" if doc else shown)
+        lines += [_wrap(f"  {v}", "  ") for v in vals]
     return lines
 
 

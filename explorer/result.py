@@ -36,6 +36,9 @@ class Stats:
     states: int = 0  # distinct states visited (stateful) or states entered
     events: int = 0  # transitions executed
     seconds: float = 0.0
+    sleep_blocked: int = 0  # DPOR runs cut short because every enabled thread slept
+    deadlocked: int = 0  # executions that ended with threads blocked on a guard
+    redundant: int = 0  # DPOR runs that repeated an execution of an earlier choice oracle
 
     @property
     def events_per_second(self) -> float:

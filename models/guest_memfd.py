@@ -17,9 +17,11 @@ What is abstracted, and why it does not matter for the freeze promise:
 
 Ghost variables (instrumentation read only by properties):
 - ``frozen_window.iN``: 1 from the return of freeze() until an unfreeze begins;
-- ``breach.iN``: the id of the first thread that changed the page cache while
-  the window was open (0: none). It is written by the same atomic step that
-  changes the cache, so it depends only on the order of conflicting steps;
+- ``breach.iN.pK``: the number of the first thread that changed index K of
+  the page cache while the window was open (0: none). It is written by the
+  same atomic step that changes the slot, so its value depends only on the
+  order of conflicting steps, and it is per page so that writers of
+  different pages stay independent;
 - ``preserved.iN`` / ``recorded.iN.pK``: what the preserve walk recorded.
 """
 
@@ -134,8 +136,8 @@ def window_var(n: int) -> str:
     return f"frozen_window.i{n}"
 
 
-def breach_var(n: int) -> str:
-    return f"breach.i{n}"
+def breach_var(n: int, k: int) -> str:
+    return f"breach.i{n}.p{k}"
 
 
 def preserved_var(n: int) -> str:
@@ -166,11 +168,11 @@ class _Ctx:
 
 def _cache_write(n: int, k: int, new: Expr, ctx: _Ctx) -> dict[str, Any]:
     """Reads, writes and update of a step that sets a page-cache slot, with the ghosts."""
-    c, w, br = Shared(cache_var(n, k)), Ghost(window_var(n)), Ghost(breach_var(n))
+    c, w, br = Shared(cache_var(n, k)), Ghost(window_var(n)), Ghost(breach_var(n, k))
     first_breach = ite(land(ne(w, 0), ne(new, c)), ctx.folio_id, 0)
     return {
-        "reads": [cache_var(n, k), window_var(n), breach_var(n)],
-        "writes": [cache_var(n, k), breach_var(n)],
+        "reads": [cache_var(n, k), window_var(n), breach_var(n, k)],
+        "writes": [cache_var(n, k), breach_var(n, k)],
         "update": {c: new, br: ite(ne(br, 0), br, first_breach)},
     }
 
@@ -499,8 +501,9 @@ class GuestMemfd(Family):
                     f"folio at index {k} of inode {n}'s page cache (0: none)",
                 )
             ghosts[window_var(n)] = VarDecl(0, "bool", "freeze() returned, no unfreeze begun")
-            ghosts[breach_var(n)] = VarDecl(0, "dec", "first thread id to change the cache "
-                                            "inside the frozen window")
+            for k in range(pages):
+                ghosts[breach_var(n, k)] = VarDecl(0, "dec", "number of the first thread "
+                                                   "that changed this slot inside the window")
             ghosts[preserved_var(n)] = VarDecl(0, "bool", "a preserve walk succeeded")
             for k in range(pages):
                 ghosts[recorded_var(n, k)] = VarDecl(0, "dec", "folio the walk recorded")

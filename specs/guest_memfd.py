@@ -11,9 +11,12 @@ from models.guest_memfd import breach_var, cache_var, preserved_var, recorded_va
 
 
 def _no_change_while_frozen(values: Mapping[str, Any]) -> Expr:
-    # breach.iN is set by the very step that changes inode N's page cache
+    # breach.iN.pK is set by the very step that changes inode N's page cache
     # while frozen_window.iN is open (see models/guest_memfd.py).
-    return land(*(eq(Ghost(breach_var(n)), 0) for n in range(values["inodes"])))
+    return land(*(
+        eq(Ghost(breach_var(n, k)), 0)
+        for n in range(values["inodes"]) for k in range(values["pages"])
+    ))
 
 
 def _preservation_complete(values: Mapping[str, Any]) -> Expr:
@@ -34,6 +37,7 @@ PROPERTIES = (
         "that inode's page cache gains no folio and loses none",
         "invariant",
         _no_change_while_frozen,
+        sticky=True,  # breach ghosts are only ever set
     ),
     PropertySpec(
         "preservation-complete",

@@ -91,8 +91,8 @@ def _run(program: Program, cache: bool, budget: Budget, meter: Meter, stats: Sta
     key0 = tuple(s0)
     trans0 = transitions(s0)
     if not trans0:
+        stats.executions = stats.schedules = stats.states = 1
         _leaf(program, s0, [], stats)
-        stats.schedules = 1
         return
     # frame: [key, transitions, next index, schedules below, steps per thread]
     stack: list[list] = [[key0, _ordered(trans0, 0), 0, 0, (0,) * nthreads]]

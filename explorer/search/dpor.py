@@ -1,0 +1,501 @@
+"""Dynamic partial-order reduction over a compiled program.
+
+Two strategies share this machinery (Abdulla, Aronis, Jonsson, Sagonas,
+"Optimal dynamic partial order reduction", POPL 2014):
+
+- ``dpor``: source sets and sleep sets (their Algorithm 1);
+- ``optimal``: wakeup trees (their Algorithm 2): every Mazurkiewicz trace is
+  explored once and no exploration ends blocked by its sleep set.
+
+Dependency comes from the steps' declared footprints (explorer.program): two
+events of different threads conflict when one writes a location the other
+reads or writes. Happens-before is kept incrementally in vector clocks.
+
+Races are collected when each event runs and reversed when an execution
+ends. A reversal is attempted only when it is feasible: the racing step must
+be enabled (its guard true) after the events that do not depend on the first
+one. Guards make two additions necessary for completeness (a blocked step is
+not an event, so plain race detection never sees it):
+
+- a guarded step races with *every* earlier write to a location it reads
+  (not only the last one), because a write in between may be what keeps the
+  reversed order feasible;
+- when an execution ends with threads blocked, their pending steps race with
+  the earlier writes to what their guards read.
+
+Nondeterministic choices (`Choice`) are resolved by an oracle, so that
+within one DPOR run every thread is deterministic: the k-th choice of thread
+t takes oracle[(t, k)], or the first value when the oracle is silent. After a
+run, each silent choice it reached spawns one run per other value. A run
+whose execution never reaches a choice its oracle fixes repeats an execution
+of the run it was spawned from: it is counted as redundant, not explored as
+new.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+
+from ..budget import Budget, Meter, OutOfBudget
+from ..model import ModelError
+from ..program import Program, State, Transition
+from ..result import (
+    DEADLOCK,
+    ERROR,
+    HOLDS,
+    INCOMPLETE,
+    VIOLATED,
+    Failure,
+    Result,
+    Stats,
+)
+from .dfs import deadlock_failure
+
+# An event as DPOR sees it: thread, chosen value (None: no choice), read mask, write mask.
+Event = tuple[int, int | None, int, int]
+# A wakeup tree: ordered children, each [event, subtree].
+Tree = list[list]
+
+
+def dependent(a: Event, b: Event) -> bool:
+    return a[0] == b[0] or bool(a[3] & (b[2] | b[3])) or bool(b[3] & a[2])
+
+
+def weak_initial(q: Event, seq: list[Event]) -> int | None:
+    """Where q's thread first acts in seq if q can go first (index), -1 if q is
+    independent of all of seq and its thread does not occur, None otherwise."""
+    for k, x in enumerate(seq):
+        if x[0] == q[0]:
+            return k if x[1] == q[1] else None
+        if dependent(q, x):
+            return None
+    return -1
+
+
+def initials(seq: list[Event]) -> list[Event]:
+    """Events that can be moved to the front of seq (first of their thread, no
+    earlier dependent event)."""
+    out: list[Event] = []
+    seen: set[int] = set()
+    for k, x in enumerate(seq):
+        if x[0] in seen:
+            continue
+        seen.add(x[0])
+        if not any(dependent(seq[j], x) for j in range(k)):
+            out.append(x)
+    return out
+
+
+def insert(tree: Tree, seq: list[Event]) -> bool:
+    """Adds seq to a wakeup tree unless a branch already covers it; True if added."""
+    node = tree
+    seq = list(seq)
+    while True:
+        for child in node:
+            k = weak_initial(child[0], seq)
+            if k is None:
+                continue
+            if k >= 0:
+                del seq[k]
+            if not child[1] or not seq:
+                return False  # an existing branch already starts this way
+            node = child[1]
+            break
+        else:
+            branch: Tree = []
+            for ev in reversed(seq):
+                branch = [[ev, branch]]
+            node.append(branch[0])
+            return True
+
+
+class _Found(Exception):
+    def __init__(self, failure: Failure, schedule: list[Transition]):
+        super().__init__(failure.name)
+        self.failure = failure
+        self.schedule = schedule
+
+
+@dataclass
+class Outcomes:
+    """Everything an exploration reached (collect mode, for cross-checking strategies)."""
+
+    finals: set[tuple[int, ...]] = field(default_factory=set)
+    deadlocks: set[tuple[int, ...]] = field(default_factory=set)
+    violations: set[str] = field(default_factory=set)
+
+
+class _Dpor:
+    def __init__(
+        self, program: Program, budget: Budget, meter: Meter, optimal: bool,
+        outcomes: Outcomes | None, stats: Stats, oracle: dict[tuple[int, int], int],
+    ):
+        self.oracle = oracle
+        self.silent: dict[tuple[int, int], tuple[int, ...]] = {}  # choices the oracle left open
+        self.p = program
+        self.budget = budget
+        self.meter = meter
+        self.optimal = optimal
+        self.outcomes = outcomes
+        self.stats = stats
+        n = len(program.threads)
+        self.choices_made = [0] * n
+        self.nthreads = n
+        nlocs = program.nlocs + 1
+        # The current execution E, one entry per event.
+        self.ev: list[Event] = []
+        self.clock: list[tuple[int, ...]] = []
+        self.seq: list[int] = []
+        self.races: list[list[int]] = []
+        self.undo: list[list[tuple[int, int, tuple[int, ...]]]] = []
+        self.before: list[State] = []  # state before each event
+        self.steps_taken: list[tuple[int, ...]] = []
+        # Per node (depth): sleep set, and wakeup tree or backtrack set.
+        self.sleep: list[list[Event]] = []
+        self.wut: list[Tree] = []
+        self.backtrack: list[list[Transition]] = []
+        # Per location: last write, reads since it.
+        self.last_write = [-1] * nlocs
+        self.reads_since = [()] * nlocs  # type: list[tuple[int, ...]]
+        self.thread_last = [-1] * n
+        self.fresh = 0  # events from here on have not had their races reversed
+        self.zero = (0,) * n
+
+    # -- bookkeeping of E -------------------------------------------------------
+
+    def push(self, t: int, v: int | None, rlocs: tuple[int, ...], wlocs: tuple[int, ...],
+             rmask: int, wmask: int, guarded: bool) -> None:
+        i = len(self.ev)
+        ev, clock_of, tl = self.ev, self.clock, self.thread_last
+        prev = tl[t]
+        base = clock_of[prev] if prev >= 0 else self.zero
+        seq = (self.seq[prev] if prev >= 0 else 0) + 1
+        lw, rs = self.last_write, self.reads_since
+        preds: list[int] = []
+        for loc in rlocs:
+            w = lw[loc]
+            if w >= 0 and ev[w][0] != t:
+                preds.append(w)
+        undo = []
+        for loc in wlocs:
+            w = lw[loc]
+            if w >= 0 and ev[w][0] != t:
+                preds.append(w)
+            for r in rs[loc]:
+                if ev[r][0] != t:
+                    preds.append(r)
+        clock = list(base)
+        for q in preds:
+            cq = clock_of[q]
+            for k in range(self.nthreads):
+                if cq[k] > clock[k]:
+                    clock[k] = cq[k]
+        clock[t] = seq
+        races: list[int] = []
+        if preds:
+            uniq = set(preds)
+            for c in uniq:
+                tc = ev[c][0]
+                covered = base[tc] >= self.seq[c] or any(
+                    clock_of[o][tc] >= self.seq[c] for o in uniq if o != c
+                )
+                if not covered:
+                    races.append(c)
+        if guarded:
+            # A guarded step races with every earlier write of what it reads.
+            for j in range(i - 1, -1, -1):
+                if ev[j][0] != t and ev[j][3] & rmask and j not in races:
+                    races.append(j)
+        for loc in rlocs:
+            if loc not in wlocs:
+                undo.append((loc, lw[loc], rs[loc]))
+                rs[loc] = rs[loc] + (i,)
+        for loc in wlocs:
+            undo.append((loc, lw[loc], rs[loc]))
+            lw[loc] = i
+            rs[loc] = ()
+        ev.append((t, v, rmask, wmask))
+        clock_of.append(tuple(clock))
+        self.seq.append(seq)
+        self.races.append(races)
+        self.undo.append(undo)
+        tl[t] = i
+
+    def pop(self) -> None:
+        t = self.ev.pop()[0]
+        self.clock.pop()
+        self.seq.pop()
+        self.races.pop()
+        for loc, w, r in reversed(self.undo.pop()):
+            self.last_write[loc] = w
+            self.reads_since[loc] = r
+        i = len(self.ev)
+        j = i - 1
+        while j >= 0 and self.ev[j][0] != t:
+            j -= 1
+        self.thread_last[t] = j
+
+    # -- exploration ------------------------------------------------------------
+
+    def event_of(self, s: State, t: int, v: int | None) -> Event:
+        cs = self.p.threads[t].steps[s[self.p.threads[t].pc_slot]]
+        return (t, v, cs.rmask, cs.wmask)
+
+    def run(self) -> None:
+        s0 = self.p.initial_state()
+        bad = self.p.failing_invariant(s0)
+        if bad is not None:
+            raise _Found(Failure(bad.name, bad.description, "in the initial state"), [])
+        self.sleep.append([])
+        self.wut.append([])
+        self.backtrack.append([])
+        self.steps_taken.append(self.zero)
+        self.node(s0)
+
+    def node(self, s: State) -> None:
+        p = self.p
+        d = len(self.ev)
+        trans = self.resolve(s, p.transitions(s))
+        if not trans:
+            self.execution_end(s, maximal=True)
+            return
+        sleep = self.sleep[d]
+        asleep = {(q[0], q[1]) for q in sleep}
+        last = self.ev[-1][0] if self.ev else 0
+        if self.optimal:
+            tree = self.wut[d]
+            if not tree:
+                pick = self.pick(trans, asleep, last)
+                if pick is None:
+                    self.stats.sleep_blocked += 1
+                    self.execution_end(s, maximal=False)
+                    return
+                tree.append([self.event_of(s, *pick), []])
+            while tree:
+                ev, sub = tree[0]
+                self.child(s, d, ev, sub)
+                sleep.append(ev)
+                asleep.add((ev[0], ev[1]))
+                tree.pop(0)
+        else:
+            bt = self.backtrack[d]
+            if not bt:
+                pick = self.pick(trans, asleep, last)
+                if pick is None:
+                    self.stats.sleep_blocked += 1
+                    self.execution_end(s, maximal=False)
+                    return
+                bt.append(pick)
+            done: set[Transition] = set()
+            while True:
+                nxt = next((x for x in bt if x not in done and x not in asleep), None)
+                if nxt is None:
+                    break
+                done.add(nxt)
+                ev = self.event_of(s, *nxt)
+                self.child(s, d, ev, [])
+                sleep.append(ev)
+                asleep.add(nxt)
+
+    def pick(
+        self, trans: list[Transition], asleep: set[Transition], last: int
+    ) -> Transition | None:
+        best = None
+        for tr in trans:
+            if tr in asleep:
+                continue
+            if tr[0] == last:
+                return tr
+            if best is None:
+                best = tr
+        return best
+
+    def resolve(self, s: State, trans: list[Transition]) -> list[Transition]:
+        """Keeps, for a thread at a choice, only the value the oracle gives it."""
+        if all(v is None for _, v in trans):
+            return trans
+        out: list[Transition] = []
+        for t, v in trans:
+            if v is None:
+                out.append((t, v))
+                continue
+            key = (t, self.choices_made[t])
+            want = self.oracle.get(key)
+            if want is None:
+                cs = self.p.current(s, t)
+                assert cs is not None and cs.choices is not None
+                self.silent[key] = cs.choices
+                want = cs.choices[0]
+            if v == want:
+                out.append((t, v))
+        return out
+
+    def child(self, s: State, d: int, ev: Event, sub: Tree) -> None:
+        p, st = self.p, self.stats
+        t, v = ev[0], ev[1]
+        cs = p.current(s, t)
+        if cs is None or (cs.guard is not None and not cs.guard(s)):
+            raise RuntimeError(f"internal: DPOR scheduled thread {t}, which cannot run")
+        limit = self.budget.max_executions
+        if limit is not None and st.executions + st.sleep_blocked + st.redundant >= limit:
+            raise OutOfBudget(f"--max-executions {limit} reached")
+        s2 = list(s)
+        ran = p.execute(s2, t, v)
+        st.events += 1
+        if st.events & 1023 == 0:
+            self.meter.poll(st.events, st.executions, st.events)
+        steps = self.steps_taken[d]
+        if steps[t] + ran > self.budget.max_steps:
+            raise ModelError(
+                f"thread {p.threads[t].name} took more than {self.budget.max_steps} steps in "
+                "one execution: a step that never finishes (raise --max-steps if intended)"
+            )
+        if d < self.fresh:
+            self.fresh = d
+        self.before.append(s)
+        self.push(t, v, cs.rlocs, cs.wlocs, cs.rmask, cs.wmask, cs.guard is not None)
+        if v is not None:
+            self.choices_made[t] += 1
+        bad = p.failing_invariant(s2)
+        if bad is not None:
+            if self.outcomes is None:
+                raise _Found(Failure(bad.name, bad.description), self.schedule())
+            self.outcomes.violations.add(bad.name)
+            st.executions += 1
+            self.reverse_races(s2)
+        else:
+            self.sleep.append([q for q in self.sleep[d] if not dependent(q, ev)])
+            self.wut.append(sub)
+            self.backtrack.append([])
+            self.steps_taken.append(steps[:t] + (steps[t] + ran,) + steps[t + 1:])
+            self.node(s2)
+            self.sleep.pop()
+            self.wut.pop()
+            self.backtrack.pop()
+            self.steps_taken.pop()
+        self.pop()
+        self.before.pop()
+        if v is not None:
+            self.choices_made[t] -= 1
+
+    def schedule(self) -> list[Transition]:
+        return [(e[0], e[1]) for e in self.ev]
+
+    def execution_end(self, s: State, maximal: bool) -> None:
+        p = self.p
+        if maximal and not self.reaches_oracle():
+            self.stats.redundant += 1
+        elif maximal:
+            self.stats.executions += 1
+            if p.finished(s):
+                bad = p.failing_final(s)
+                if bad is not None:
+                    if self.outcomes is None:
+                        raise _Found(
+                            Failure(bad.name, bad.description, "when all threads returned"),
+                            self.schedule(),
+                        )
+                    self.outcomes.violations.add(bad.name)
+                if self.outcomes is not None:
+                    self.outcomes.finals.add(tuple(s))
+            else:
+                self.stats.deadlocked += 1
+                if self.outcomes is None:
+                    raise _Found(deadlock_failure(p, s), self.schedule())
+                self.outcomes.deadlocks.add(tuple(s))
+                self.outcomes.violations.add(DEADLOCK)
+        self.reverse_races(s)
+
+    def reaches_oracle(self) -> bool:
+        """Whether this execution made every choice the oracle fixes."""
+        return all(self.choices_made[t] > k for t, k in self.oracle)
+
+    # -- race reversal ----------------------------------------------------------
+
+    def reverse_races(self, end: State) -> None:
+        ev = self.ev
+        n = len(ev)
+        for i in range(self.fresh, n):
+            for e in self.races[i]:
+                self.reverse(e, ev[i][0], ev[i][1], i)
+        # Blocked threads' pending steps race with the writes their guards read.
+        for t, cs in self.p.blocked(end):
+            for e in range(n):
+                if ev[e][0] != t and ev[e][3] & cs.rmask:
+                    self.reverse(e, t, None, n)
+        self.fresh = n
+
+    def reverse(self, e: int, t: int, v: int | None, i: int) -> None:
+        """Schedule E' . notdep(e, E) . t where E' is E before e, if feasible and new."""
+        ev, clock = self.ev, self.clock
+        te, se = ev[e][0], self.seq[e]
+        notdep = [ev[j] for j in range(e + 1, len(ev)) if clock[j][te] < se]
+        if i < len(ev):
+            last: Event | None = (t, v, ev[i][2], ev[i][3])
+            code = self.p.threads[t]
+            guarded = code.steps[self.before[i][code.pc_slot]].guard is not None
+        else:
+            last, guarded = None, True
+        if guarded:
+            # Replay to check the step is enabled there, and learn its footprint.
+            s = list(self.before[e])
+            for x in notdep:
+                self.p.execute(s, x[0], x[1])
+            cs = self.p.current(s, t)
+            if cs is None or (cs.guard is not None and not cs.guard(s)):
+                return
+            if v is None and cs.choices is not None:
+                v = cs.choices[0]
+            last = (t, v, cs.rmask, cs.wmask)
+        assert last is not None
+        seq = notdep + [last]
+        if self.optimal:
+            if any(weak_initial(q, seq) is not None for q in self.sleep[e]):
+                return
+            insert(self.wut[e], seq)
+        else:
+            bt = self.backtrack[e]
+            ini = initials(seq)
+            if not any((x[0], x[1]) in bt for x in ini):
+                bt.append((ini[0][0], ini[0][1]))
+
+
+def explore_dpor(
+    program: Program,
+    *,
+    optimal: bool,
+    budget: Budget,
+    progress: bool | None = None,
+    outcomes: Outcomes | None = None,
+) -> Result:
+    strategy = "optimal" if optimal else "dpor"
+    meter = Meter(budget, progress, label=strategy)
+    stats = Stats()
+    checked = [p.name for p in program.invariants + program.finals] + [DEADLOCK]
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 20_000))
+    try:
+        oracles: list[dict[tuple[int, int], int]] = [{}]
+        while oracles:
+            oracle = oracles.pop()
+            search = _Dpor(program, budget, meter, optimal, outcomes, stats, oracle)
+            search.run()
+            for key, values in search.silent.items():
+                oracles.extend({**oracle, key: v} for v in values[1:])
+        verdict, failure, schedule, reason = HOLDS, None, None, ""
+    except _Found as found:
+        verdict, failure, schedule, reason = VIOLATED, found.failure, found.schedule, ""
+    except OutOfBudget as stop:
+        verdict, failure, schedule, reason = INCOMPLETE, None, None, str(stop)
+    except ModelError as err:
+        verdict, failure, schedule, reason = ERROR, None, None, str(err)
+    finally:
+        meter.close()
+        sys.setrecursionlimit(limit)
+    stats.seconds = meter.elapsed()
+    stats.states = stats.events
+    return Result(verdict, strategy, stats, failure, schedule, reason, checked)
+
+
+__all__ = ["Outcomes", "dependent", "explore_dpor", "initials", "insert"]
