@@ -75,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--max-steps", type=_positive_int, default=Budget.max_steps, metavar="N",
                    help="steps one thread may take in one execution before it counts as "
                    f"never finishing (default: {Budget.max_steps})")
+    c.add_argument("--seed", type=int, default=0, help="seed of the random strategy")
     c.add_argument("--json", action="store_true", help="print one JSON object instead")
     c.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar on stderr (default: when stderr is a terminal)")
@@ -83,11 +84,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_args(ls)
     ls.add_argument("--params", action="store_true",
                     help="show every parameter of the scenario with its value")
+
+    b = sub.add_parser("bench", help="measure every strategy; write reports/bench.{json,md,png}")
+    b.add_argument("--repeats", type=_positive_int, default=3, help="runs per measurement")
+    b.add_argument("--quick", action="store_true", help="small cases, one run each")
+    b.add_argument("--out", default="reports", help="output directory (default: reports)")
     return parser
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    budget = Budget(args.max_executions, args.timeout, args.max_steps)
+    budget = Budget(args.max_executions, args.timeout, args.max_steps, args.seed)
     progress = False if args.json and args.progress is None else args.progress
     outcome = api.check(
         args.model, args.scenario, parse_settings(args.settings), args.mutant,
@@ -142,6 +148,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "check":
             return cmd_check(args)
+        if args.command == "bench":
+            from . import bench
+
+            extra = ["--quick"] if args.quick else []
+            return bench.main(["--repeats", str(args.repeats), "--out", args.out, *extra])
         return cmd_list(args)
     except BadInput as err:
         print(f"explorer: error: {err}", file=sys.stderr)

@@ -51,6 +51,8 @@ class CompiledStep:
     # shared and ghost variables, plus Program.visible (see there).
     rlocs: tuple[int, ...] = ()
     wlocs: tuple[int, ...] = ()
+    ronly: tuple[int, ...] = ()  # read and not written
+    event: tuple[int, None, int, int] = (0, None, 0, 0)  # (thread, None, rmask, wmask)
     rmask: int = 0
     wmask: int = 0
 
@@ -237,8 +239,10 @@ class Program:
             if observed.intersection(w):
                 w = w + (self.visible,)
             cs.rlocs, cs.wlocs = r, w
+            cs.ronly = tuple(x for x in r if x not in w)
             cs.rmask = sum(1 << x for x in r)
             cs.wmask = sum(1 << x for x in w)
+            cs.event = (cs.thread, None, cs.rmask, cs.wmask)
 
     def _compile_props(self, props: list[Property]) -> Callable[[State], int]:
         """One function returning the index of the first failing property, or -1."""

@@ -5,7 +5,8 @@ JSON keys (schema 1, stable; new keys may be added, none renamed):
   property ({name, description, detail} or null), properties_checked,
   reason (why incomplete, or the error), model, scenario, parameters, mutant,
   strategy, memory_model, srcu, executions, schedules, states, events,
-  seconds, events_per_second, states_per_second,
+  sleep_blocked, deadlocked, redundant, seconds, events_per_second,
+  states_per_second,
   trace (list of steps, or null), schedule (list of [thread, choice], or null).
 A trace step: index, event, thread, operation, args, step, line, code,
   reads {location: value}, writes {location: value}, locals {name: value},
@@ -35,13 +36,20 @@ def _num(n: int) -> str:
 def headline(o: Outcome) -> str:
     r, st = o.result, o.result.stats
     rate = f"{_num(int(st.events_per_second))} events/s, {_num(int(st.states_per_second))} states/s"
-    work = (
-        f"{_num(st.executions)} executions, {_num(st.states)} states, "
-        f"{_num(st.events)} events in {st.seconds:.2f} s ({rate})"
-    )
+    if r.strategy in ("optimal", "dpor"):
+        work = (
+            f"{_num(st.executions)} executions ({_num(st.sleep_blocked)} blocked by sleep sets, "
+            f"{_num(st.redundant)} redundant), {_num(st.events)} events in {st.seconds:.2f} s "
+            f"({_num(int(st.events_per_second))} events/s)"
+        )
+    else:
+        work = (
+            f"{_num(st.executions)} executions, {_num(st.states)} states, "
+            f"{_num(st.events)} events in {st.seconds:.2f} s ({rate})"
+        )
     if r.verdict == HOLDS:
-        covered = f" covering {_num(st.schedules)} schedules" if st.schedules else ""
-        return f"HOLDS exhaustively: {work};{covered}"
+        covered = f"; covering {_num(st.schedules)} schedules" if st.schedules else ""
+        return f"HOLDS exhaustively: {work}{covered}"
     if r.verdict == VIOLATED:
         assert r.failure is not None
         return f"VIOLATED {r.failure.name}: after {work}"
@@ -161,6 +169,9 @@ def to_json(o: Outcome) -> dict[str, Any]:
         "schedules": st.schedules,
         "states": st.states,
         "events": st.events,
+        "sleep_blocked": st.sleep_blocked,
+        "deadlocked": st.deadlocked,
+        "redundant": st.redundant,
         "seconds": round(st.seconds, 6),
         "events_per_second": round(st.events_per_second, 1),
         "states_per_second": round(st.states_per_second, 1),

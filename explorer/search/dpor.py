@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 
 from ..budget import Budget, Meter, OutOfBudget
 from ..model import ModelError
-from ..program import Program, State, Transition
+from ..program import CompiledStep, Program, State, Transition
 from ..result import (
     DEADLOCK,
     ERROR,
@@ -54,8 +54,20 @@ from .dfs import deadlock_failure
 
 # An event as DPOR sees it: thread, chosen value (None: no choice), read mask, write mask.
 Event = tuple[int, int | None, int, int]
-# A wakeup tree: ordered children, each [event, subtree].
+# A wakeup tree: ordered children, each [event, rest]. `rest` is a list of
+# children, or, until something branches off it, a tuple holding the linear
+# chain of events below (much smaller: pending branches are what Optimal-DPOR
+# keeps in memory).
 Tree = list[list]
+
+
+def kids(child: list) -> Tree:
+    """The children of a wakeup-tree node, unpacking one level of a chain."""
+    rest = child[1]
+    if type(rest) is tuple:
+        rest = [[rest[0], rest[1:]]] if rest else []
+        child[1] = rest
+    return rest
 
 
 def dependent(a: Event, b: Event) -> bool:
@@ -100,13 +112,10 @@ def insert(tree: Tree, seq: list[Event]) -> bool:
                 del seq[k]
             if not child[1] or not seq:
                 return False  # an existing branch already starts this way
-            node = child[1]
+            node = kids(child)
             break
         else:
-            branch: Tree = []
-            for ev in reversed(seq):
-                branch = [[ev, branch]]
-            node.append(branch[0])
+            node.append([seq[0], tuple(seq[1:])])
             return True
 
 
@@ -145,12 +154,13 @@ class _Dpor:
         nlocs = program.nlocs + 1
         # The current execution E, one entry per event.
         self.ev: list[Event] = []
+        self.evt: list[int] = []  # thread of each event
         self.clock: list[tuple[int, ...]] = []
         self.seq: list[int] = []
         self.races: list[list[int]] = []
-        self.undo: list[list[tuple[int, int, tuple[int, ...]]]] = []
+        self.undo: list[tuple[int, list[tuple[int, int, tuple[int, ...]]]]] = []
         self.before: list[State] = []  # state before each event
-        self.steps_taken: list[tuple[int, ...]] = []
+        self.steps_now = [0] * n  # steps each thread took in the current execution
         # Per node (depth): sleep set, and wakeup tree or backtrack set.
         self.sleep: list[list[Event]] = []
         self.wut: list[Tree] = []
@@ -164,77 +174,83 @@ class _Dpor:
 
     # -- bookkeeping of E -------------------------------------------------------
 
-    def push(self, t: int, v: int | None, rlocs: tuple[int, ...], wlocs: tuple[int, ...],
-             rmask: int, wmask: int, guarded: bool) -> None:
-        i = len(self.ev)
-        ev, clock_of, tl = self.ev, self.clock, self.thread_last
-        prev = tl[t]
-        base = clock_of[prev] if prev >= 0 else self.zero
-        seq = (self.seq[prev] if prev >= 0 else 0) + 1
+    def push(self, t: int, v: int | None, cs: CompiledStep) -> None:
+        """Appends an event to E: vector clock, immediate races, location frontier."""
+        evt, clock_of, seqs = self.evt, self.clock, self.seq
+        i = len(evt)
+        prev = self.thread_last[t]
+        if prev >= 0:
+            base = clock_of[prev]
+            seq = seqs[prev] + 1
+        else:
+            base = self.zero
+            seq = 1
         lw, rs = self.last_write, self.reads_since
-        preds: list[int] = []
-        for loc in rlocs:
-            w = lw[loc]
-            if w >= 0 and ev[w][0] != t:
-                preds.append(w)
+        preds = []
         undo = []
-        for loc in wlocs:
+        for loc in cs.ronly:
             w = lw[loc]
-            if w >= 0 and ev[w][0] != t:
+            if w >= 0 and evt[w] != t:
                 preds.append(w)
-            for r in rs[loc]:
-                if ev[r][0] != t:
+            old = rs[loc]
+            undo.append((loc, w, old))
+            rs[loc] = old + (i,)
+        for loc in cs.wlocs:
+            w = lw[loc]
+            old = rs[loc]
+            if w >= 0 and evt[w] != t:
+                preds.append(w)
+            for r in old:
+                if evt[r] != t:
                     preds.append(r)
-        clock = list(base)
-        for q in preds:
-            cq = clock_of[q]
-            for k in range(self.nthreads):
-                if cq[k] > clock[k]:
-                    clock[k] = cq[k]
-        clock[t] = seq
-        races: list[int] = []
-        if preds:
-            uniq = set(preds)
-            for c in uniq:
-                tc = ev[c][0]
-                covered = base[tc] >= self.seq[c] or any(
-                    clock_of[o][tc] >= self.seq[c] for o in uniq if o != c
-                )
-                if not covered:
-                    races.append(c)
-        if guarded:
-            # A guarded step races with every earlier write of what it reads.
-            for j in range(i - 1, -1, -1):
-                if ev[j][0] != t and ev[j][3] & rmask and j not in races:
-                    races.append(j)
-        for loc in rlocs:
-            if loc not in wlocs:
-                undo.append((loc, lw[loc], rs[loc]))
-                rs[loc] = rs[loc] + (i,)
-        for loc in wlocs:
-            undo.append((loc, lw[loc], rs[loc]))
+            undo.append((loc, w, old))
             lw[loc] = i
             rs[loc] = ()
-        ev.append((t, v, rmask, wmask))
-        clock_of.append(tuple(clock))
-        self.seq.append(seq)
+        races: list[int]
+        if not preds:
+            clock = base
+            races = []
+        elif len(preds) == 1:
+            c = preds[0]
+            clock = tuple(map(max, base, clock_of[c]))
+            races = [c] if base[evt[c]] < seqs[c] else []
+        else:
+            uniq = set(preds)
+            clock = base
+            for q in uniq:
+                clock = tuple(map(max, clock, clock_of[q]))
+            # c races with this event unless it happens-before it some other way.
+            races = [
+                c for c in uniq
+                if base[evt[c]] < seqs[c]
+                and not any(clock_of[o][evt[c]] >= seqs[c] for o in uniq if o != c)
+            ]
+        if cs.guard is not None:
+            # A guarded step races with every earlier write of what it reads.
+            ev, rmask = self.ev, cs.rmask
+            for j in range(i - 1, -1, -1):
+                if evt[j] != t and ev[j][3] & rmask and j not in races:
+                    races.append(j)
+        self.ev.append(cs.event if v is None else (t, v, cs.rmask, cs.wmask))
+        evt.append(t)
+        clock_of.append(clock[:t] + (seq,) + clock[t + 1:])
+        seqs.append(seq)
         self.races.append(races)
-        self.undo.append(undo)
-        tl[t] = i
+        self.undo.append((prev, undo))
+        self.thread_last[t] = i
 
     def pop(self) -> None:
-        t = self.ev.pop()[0]
+        self.ev.pop()
+        t = self.evt.pop()
         self.clock.pop()
         self.seq.pop()
         self.races.pop()
-        for loc, w, r in reversed(self.undo.pop()):
-            self.last_write[loc] = w
-            self.reads_since[loc] = r
-        i = len(self.ev)
-        j = i - 1
-        while j >= 0 and self.ev[j][0] != t:
-            j -= 1
-        self.thread_last[t] = j
+        prev, undo = self.undo.pop()
+        lw, rs = self.last_write, self.reads_since
+        for loc, w, r in reversed(undo):
+            lw[loc] = w
+            rs[loc] = r
+        self.thread_last[t] = prev
 
     # -- exploration ------------------------------------------------------------
 
@@ -250,53 +266,56 @@ class _Dpor:
         self.sleep.append([])
         self.wut.append([])
         self.backtrack.append([])
-        self.steps_taken.append(self.zero)
         self.node(s0)
 
     def node(self, s: State) -> None:
         p = self.p
         d = len(self.ev)
-        trans = self.resolve(s, p.transitions(s))
+        trans = p.transitions(s)
+        for tr in trans:
+            if tr[1] is not None:
+                trans = self.resolve(s, trans)
+                break
         if not trans:
             self.execution_end(s, maximal=True)
             return
         sleep = self.sleep[d]
-        asleep = {(q[0], q[1]) for q in sleep}
-        last = self.ev[-1][0] if self.ev else 0
+        last = self.evt[-1] if self.evt else 0
         if self.optimal:
             tree = self.wut[d]
             if not tree:
-                pick = self.pick(trans, asleep, last)
+                pick = self.pick(trans, {(q[0], q[1]) for q in sleep}, last)
                 if pick is None:
                     self.stats.sleep_blocked += 1
                     self.execution_end(s, maximal=False)
                     return
                 tree.append([self.event_of(s, *pick), []])
+            child = self.child
             while tree:
-                ev, sub = tree[0]
-                self.child(s, d, ev, sub)
+                ev = tree[0][0]
+                child(s, d, ev, kids(tree[0]))
                 sleep.append(ev)
-                asleep.add((ev[0], ev[1]))
-                tree.pop(0)
-        else:
-            bt = self.backtrack[d]
-            if not bt:
-                pick = self.pick(trans, asleep, last)
-                if pick is None:
-                    self.stats.sleep_blocked += 1
-                    self.execution_end(s, maximal=False)
-                    return
-                bt.append(pick)
-            done: set[Transition] = set()
-            while True:
-                nxt = next((x for x in bt if x not in done and x not in asleep), None)
-                if nxt is None:
-                    break
-                done.add(nxt)
-                ev = self.event_of(s, *nxt)
-                self.child(s, d, ev, [])
-                sleep.append(ev)
-                asleep.add(nxt)
+                del tree[0]
+            return
+        asleep = {(q[0], q[1]) for q in sleep}
+        bt = self.backtrack[d]
+        if not bt:
+            pick = self.pick(trans, asleep, last)
+            if pick is None:
+                self.stats.sleep_blocked += 1
+                self.execution_end(s, maximal=False)
+                return
+            bt.append(pick)
+        done: set[Transition] = set()
+        while True:
+            nxt = next((x for x in bt if x not in done and x not in asleep), None)
+            if nxt is None:
+                break
+            done.add(nxt)
+            ev = self.event_of(s, *nxt)
+            self.child(s, d, ev, [])
+            sleep.append(ev)
+            asleep.add(nxt)
 
     def pick(
         self, trans: list[Transition], asleep: set[Transition], last: int
@@ -334,19 +353,22 @@ class _Dpor:
     def child(self, s: State, d: int, ev: Event, sub: Tree) -> None:
         p, st = self.p, self.stats
         t, v = ev[0], ev[1]
-        cs = p.current(s, t)
+        code = p.threads[t]
+        pc = s[code.pc_slot]
+        cs = code.steps[pc] if pc >= 0 else None
         if cs is None or (cs.guard is not None and not cs.guard(s)):
             raise RuntimeError(f"internal: DPOR scheduled thread {t}, which cannot run")
         limit = self.budget.max_executions
         if limit is not None and st.executions + st.sleep_blocked + st.redundant >= limit:
             raise OutOfBudget(f"--max-executions {limit} reached")
-        s2 = list(s)
+        s2 = s.copy()
         ran = p.execute(s2, t, v)
         st.events += 1
-        if st.events & 1023 == 0:
+        if not st.events & 1023:
             self.meter.poll(st.events, st.executions, st.events)
-        steps = self.steps_taken[d]
-        if steps[t] + ran > self.budget.max_steps:
+        steps = self.steps_now
+        steps[t] += ran
+        if steps[t] > self.budget.max_steps:
             raise ModelError(
                 f"thread {p.threads[t].name} took more than {self.budget.max_steps} steps in "
                 "one execution: a step that never finishes (raise --max-steps if intended)"
@@ -354,10 +376,10 @@ class _Dpor:
         if d < self.fresh:
             self.fresh = d
         self.before.append(s)
-        self.push(t, v, cs.rlocs, cs.wlocs, cs.rmask, cs.wmask, cs.guard is not None)
+        self.push(t, v, cs)
         if v is not None:
             self.choices_made[t] += 1
-        bad = p.failing_invariant(s2)
+        bad = p.failing_invariant(s2) if p.invariants else None
         if bad is not None:
             if self.outcomes is None:
                 raise _Found(Failure(bad.name, bad.description), self.schedule())
@@ -365,17 +387,20 @@ class _Dpor:
             st.executions += 1
             self.reverse_races(s2)
         else:
-            self.sleep.append([q for q in self.sleep[d] if not dependent(q, ev)])
+            # The child's sleep set: what sleeps here and is independent of ev.
+            r, w = ev[2] | ev[3], ev[3]
+            self.sleep.append([
+                q for q in self.sleep[d] if q[0] != t and not (q[3] & r or q[2] & w)
+            ])
             self.wut.append(sub)
             self.backtrack.append([])
-            self.steps_taken.append(steps[:t] + (steps[t] + ran,) + steps[t + 1:])
             self.node(s2)
             self.sleep.pop()
             self.wut.pop()
             self.backtrack.pop()
-            self.steps_taken.pop()
         self.pop()
         self.before.pop()
+        steps[t] -= ran
         if v is not None:
             self.choices_made[t] -= 1
 
@@ -432,7 +457,7 @@ class _Dpor:
         te, se = ev[e][0], self.seq[e]
         notdep = [ev[j] for j in range(e + 1, len(ev)) if clock[j][te] < se]
         if i < len(ev):
-            last: Event | None = (t, v, ev[i][2], ev[i][3])
+            last: Event | None = ev[i]  # same thread and step as event i
             code = self.p.threads[t]
             guarded = code.steps[self.before[i][code.pc_slot]].guard is not None
         else:
@@ -447,7 +472,7 @@ class _Dpor:
                 return
             if v is None and cs.choices is not None:
                 v = cs.choices[0]
-            last = (t, v, cs.rmask, cs.wmask)
+            last = cs.event if v is None else (t, v, cs.rmask, cs.wmask)
         assert last is not None
         seq = notdep + [last]
         if self.optimal:
