@@ -282,12 +282,16 @@ class Program:
     def execute(self, s: State, t: int, v: int | None = None) -> int:
         """Runs thread t's next step (and the local steps after it); returns steps run."""
         code = self.threads[t]
-        st = code.steps[s[code.pc_slot]]
+        steps = code.steps
+        st = steps[s[code.pc_slot]]
         if v is None:
             st.apply(s)
         else:
             st.apply(s, v)
-        return 1 + self._settle(s, t)
+        pc = s[code.pc_slot]
+        if pc >= 0 and steps[pc].local:
+            return 1 + self._settle(s, t)
+        return 1
 
     def _settle(self, s: State, t: int) -> int:
         code = self.threads[t]
