@@ -26,6 +26,11 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[test,bench]'
 	$(BIN)/explorer bench
 
+# Random programs, every strategy against the brute-force census (minutes): reports/soak.{json,md}.
+.PHONY: soak
+soak: $(STAMP)
+	$(BIN)/python -m specs.soak
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy

@@ -439,20 +439,33 @@ class _Dpor:
     # -- race reversal ----------------------------------------------------------
 
     def reverse_races(self, end: State) -> None:
-        ev = self.ev
+        """Reverses the races of the execution that just ended.
+
+        Optimal-DPOR reverses every race of every maximal execution (a race in
+        a shared prefix needs a different wakeup sequence when the execution
+        continues differently); source-DPOR only the races of new events.
+        """
+        ev, before, threads = self.ev, self.before, self.p.threads
         n = len(ev)
-        for i in range(self.fresh, n):
+        for i in range(0 if self.optimal else self.fresh, n):
+            t = ev[i][0]
+            want = before[i][threads[t].pc_slot]
             for e in self.races[i]:
-                self.reverse(e, ev[i][0], ev[i][1], i)
+                self.reverse(e, t, ev[i][1], i, want)
         # Blocked threads' pending steps race with the writes their guards read.
         for t, cs in self.p.blocked(end):
+            want = end[threads[t].pc_slot]
             for e in range(n):
                 if ev[e][0] != t and ev[e][3] & cs.rmask:
-                    self.reverse(e, t, None, n)
+                    self.reverse(e, t, None, n, want)
         self.fresh = n
 
-    def reverse(self, e: int, t: int, v: int | None, i: int) -> None:
-        """Schedule E' . notdep(e, E) . t where E' is E before e, if feasible and new."""
+    def reverse(self, e: int, t: int, v: int | None, i: int, want_pc: int) -> None:
+        """Schedule E' . notdep(e, E) . t where E' is E before e, if feasible and new.
+
+        `want_pc` is the step of t that races with e: the reversal makes sense
+        only if that is t's next step after notdep(e, E).
+        """
         ev, clock = self.ev, self.clock
         te, se = ev[e][0], self.seq[e]
         notdep = [ev[j] for j in range(e + 1, len(ev)) if clock[j][te] < se]
@@ -467,8 +480,11 @@ class _Dpor:
             s = list(self.before[e])
             for x in notdep:
                 self.p.execute(s, x[0], x[1])
-            cs = self.p.current(s, t)
-            if cs is None or (cs.guard is not None and not cs.guard(s)):
+            code = self.p.threads[t]
+            if s[code.pc_slot] != want_pc:
+                return  # t must first take steps that depend on e
+            cs = code.steps[want_pc]
+            if cs.guard is not None and not cs.guard(s):
                 return
             if v is None and cs.choices is not None:
                 v = cs.choices[0]
