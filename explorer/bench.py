@@ -44,21 +44,26 @@ class Case:
     get_folio: int
     fallocate: int
     pages: int
+    present: str = "0"  # the default scenario's: page 0 has a folio at the start
 
     @property
     def name(self) -> str:
-        return f"gf{self.get_folio}-fa{self.fallocate}-p{self.pages}"
+        cold = "-cold" if self.present == "" else ""
+        return f"gf{self.get_folio}-fa{self.fallocate}-p{self.pages}{cold}"
 
     def settings(self) -> dict[str, str]:
         return {
             "get_folio": str(self.get_folio),
             "fallocate": str(self.fallocate),
             "pages": str(self.pages),
+            "present": self.present,
         }
 
 
 def default_cases() -> list[Case]:
-    return [Case(g, f, p) for p in (1, 2) for f in (0, 1) for g in (1, 2, 3, 4)]
+    cases = [Case(g, f, p) for p in (1, 2) for f in (0, 1) for g in (1, 2, 3, 4)]
+    # Stress: no folio at the start, so every get_folio takes the SRCU slow path.
+    return cases + [Case(g, 1, 2, present="") for g in (2, 3)]
 
 
 # -- one measurement (runs in a child interpreter) --------------------------------
@@ -185,7 +190,7 @@ def run_bench(
 
 def memory_check(log: Any) -> dict[str, Any]:
     """Peak RSS of optimal after 1,000 and after 100,000 executions of a big scenario."""
-    settings = {"get_folio": "4", "fallocate": "2", "pages": "2"}
+    settings = {"get_folio": "4", "fallocate": "2", "pages": "2", "present": ""}
     out: dict[str, Any] = {"settings": settings}
     for n in (1_000, 100_000):
         res = _worker({"settings": settings, "strategy": "optimal", "max_executions": n})
@@ -222,7 +227,9 @@ def markdown(data: dict[str, Any], plot_name: str | None) -> str:
         f"naive is cut at {data['naive_timeout_seconds']:g} s.",
         "",
         "Case `gfN-faM-pK`: N get_folio threads, M fallocate threads (mode either), "
-        "1 preserver, K pages.",
+        "1 preserver, K pages, as the default scenario otherwise: page 0 has a folio at the "
+        "start, get_folio thread j faults on page j mod K. `-cold`: no folio at the start, "
+        "so every get_folio takes the SRCU slow path.",
         "",
         "| case | strategy | executions | sleep-blocked | events | time (s) | events/s | "
         "peak RSS (MB) | above base (MB) |",
@@ -308,7 +315,7 @@ def plot(data: dict[str, Any], path: Path) -> bool:
                 (r["get_folio"], r["schedules"] if strategy == "stateful" else r["executions"])
                 for r in data["rows"]
                 if r["strategy"] == strategy and r["fallocate"] == fa and r["pages"] == 2
-                and r["finished"]
+                and r["finished"] and not r["case"].endswith("-cold")
             )
             if pts:
                 label = "schedules (naive-equivalent)" if strategy == "stateful" else strategy

@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from explorer.builder import OpBuilder, merge
-from explorer.expr import ExprLike, Local, Shared, Var, ge, ite, land, ne
-from explorer.model import Next, VarDecl
+from explorer.expr import ExprLike, Local, Shared, Var, ge, ite, ne
+from explorer.model import Next, Switch, VarDecl
 
 SRCUTREE = "kernel/rcu/srcutree.c"
 
@@ -104,32 +104,47 @@ class AbstractSrcu:
         on_return_reads: Sequence[str] = (),
         on_return_writes: Sequence[str] = (),
     ) -> str:
-        """Emits begin + wait; ``on_return`` runs atomically with the return."""
-        waits: dict[str, Local] = {
-            r: b.local(f"{prefix}wait.{r}", doc=f"generation of {r} to wait for")
+        """Emits begin, one wait per reader that was inside, and the return.
+
+        The wait for reader r is skipped (a branch, not an event) when r was
+        outside any read-side section at *begin*: a reader that enters later
+        is not waited for, and its steps then do not conflict with the wait.
+        ``on_return`` runs in the step that returns.
+        """
+        snap: dict[str, Local] = {
+            r: b.local(f"{prefix}wait.{r}", doc=f"generation of {r} to wait for (0: none)")
             for r in self.readers
         }
-        begin = f"{prefix}begin"
-        wait = f"{prefix}wait"
+        begin, ret = f"{prefix}begin", f"{prefix}return"
+
+        def after(i: int) -> Switch:
+            """Go to the first wait from reader i on that is needed, else return."""
+            rest = self.readers[i:]
+            return Switch(tuple((ne(snap[r], 0), f"{prefix}wait.{r}") for r in rest), ret)
+
         b.add(
             begin, line, code + "  /* grace period begins */",
             reads=[x for r in self.readers for x in (self.nest(r), self.gen(r))],
             update={
-                waits[r]: ite(ne(Shared(self.nest(r)), 0), Shared(self.gen(r)) + 1, 0)
+                snap[r]: ite(ne(Shared(self.nest(r)), 0), Shared(self.gen(r)) + 1, 0)
                 for r in self.readers
             },
-            next=wait,
+            next=after(0),
             atomic=True,
         )
+        for i, r in enumerate(self.readers):
+            b.add(
+                f"{prefix}wait.{r}", line, code + f"  /* waits for {r} */",
+                reads=[self.gen(r)],
+                guard=ge(Shared(self.gen(r)), snap[r]),
+                update={snap[r]: 0},
+                next=after(i + 1),
+                waits_for=f"synchronize_srcu(): {r} has not left the read-side critical "
+                "section it was in when the grace period began",
+            )
         b.add(
-            wait, line, code + "  /* returns */",
-            reads=[self.gen(r) for r in self.readers] + list(on_return_reads),
-            writes=list(on_return_writes),
-            guard=land(*(ge(Shared(self.gen(r)), waits[r]) for r in self.readers)),
-            update=merge({w: 0 for w in waits.values()}, on_return),
-            next=next,
-            atomic=True,
-            waits_for="synchronize_srcu(): a reader that was inside a read-side critical "
-            "section when the grace period began has not left it",
+            ret, line, code + "  /* returns */",
+            reads=list(on_return_reads), writes=list(on_return_writes),
+            update=on_return, next=next,
         )
         return begin

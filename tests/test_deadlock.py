@@ -72,7 +72,7 @@ def test_synchronize_inside_own_read_section_deadlocks(cache):
     assert [rec.label for rec in records] == ["lock", "sync.begin"]
     assert not program.finished(state)
     assert program.transitions(state) == []
-    assert [(t, cs.step.label) for t, cs in program.blocked(state)] == [(0, "sync.wait")]
+    assert [(t, cs.step.label) for t, cs in program.blocked(state)] == [(0, "sync.wait.t0")]
 
 
 @CACHE
