@@ -77,10 +77,11 @@ def dependent(a: Event, b: Event) -> bool:
 def weak_initial(q: Event, seq: list[Event]) -> int | None:
     """Where q's thread first acts in seq if q can go first (index), -1 if q is
     independent of all of seq and its thread does not occur, None otherwise."""
+    qt, qv, qr, qw = q
     for k, x in enumerate(seq):
-        if x[0] == q[0]:
-            return k if x[1] == q[1] else None
-        if dependent(q, x):
+        if x[0] == qt:
+            return k if x[1] == qv else None
+        if qw & (x[2] | x[3]) or x[3] & qr:  # dependent(q, x), inlined: hot
             return None
     return -1
 
@@ -445,12 +446,21 @@ class _Dpor:
         a shared prefix needs a different wakeup sequence when the execution
         continues differently); source-DPOR only the races of new events.
         """
-        ev, before, threads = self.ev, self.before, self.p.threads
-        n = len(ev)
-        for i in range(0 if self.optimal else self.fresh, n):
+        ev, before, threads, seq = self.ev, self.before, self.p.threads, self.seq
+        n, fresh = len(ev), self.fresh
+        # low[k]: the least number of thread k's events that some new event
+        # (from `fresh` on) happens after. An old race (e, e') whose e precedes
+        # every new event in happens-before yields the same sequence as when it
+        # was last reversed, minus events that cannot matter: skip it.
+        clocks = self.clock[fresh:]
+        low = [min(c[k] for c in clocks) for k in range(self.nthreads)] if clocks else None
+        for i in range(0 if self.optimal else fresh, n):
             t = ev[i][0]
             want = before[i][threads[t].pc_slot]
+            old = i < fresh
             for e in self.races[i]:
+                if old and (low is None or low[ev[e][0]] >= seq[e]):
+                    continue
                 self.reverse(e, t, ev[i][1], i, want)
         # Blocked threads' pending steps race with the writes their guards read.
         for t, cs in self.p.blocked(end):
