@@ -5,17 +5,26 @@ Two strategies share this machinery (Abdulla, Aronis, Jonsson, Sagonas,
 
 - ``dpor``: source sets and sleep sets (their Algorithm 1);
 - ``optimal``: wakeup trees (their Algorithm 2): every Mazurkiewicz trace is
-  explored once and no exploration ends blocked by its sleep set.
+  explored once and no exploration ends blocked by its sleep set. The price
+  is memory: the wakeup trees hold every pending branch, and on protocols
+  with many races they grow with the number of executions still to explore,
+  where ``dpor`` needs memory proportional to the depth of one execution.
 
 Dependency comes from the steps' declared footprints (explorer.program): two
 events of different threads conflict when one writes a location the other
 reads or writes. Happens-before is kept incrementally in vector clocks.
 
 Races are collected when each event runs and reversed when an execution
-ends. A reversal is attempted only when it is feasible: the racing step must
-be enabled (its guard true) after the events that do not depend on the first
-one. Guards make two additions necessary for completeness (a blocked step is
-not an event, so plain race detection never sees it):
+ends: `dpor` reverses the races of the new events, `optimal` every race of
+the execution, as Algorithm 2 says (a race in a prefix shared with earlier
+executions needs another wakeup sequence when the execution goes on
+differently), except those whose first event happens-before every new event
+(their sequence is the one already reversed, less events that cannot
+matter). A reversal is attempted only when it is feasible: the racing step
+must be its thread's next step, and enabled, after the events that do not
+depend on the first one. Guards make two additions necessary for
+completeness (a blocked step is not an event, so plain race detection never
+sees it):
 
 - a guarded step races with *every* earlier write to a location it reads
   (not only the last one), because a write in between may be what keeps the
