@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .expr import MASK, TRUE, Expr, Ghost, Local, Shared, Var, lift, show, variables
+from .expr import MASK, TRUE, Expr, Ghost, Local, Shared, Var, lift, variables
 
 DONE = "<return>"
 """The label an operation jumps to when it returns."""
@@ -248,7 +248,3 @@ def _validate_op(model: Model, thread: Thread, op: Operation) -> None:
                 f"{where}: touches {len(touched)} shared locations "
                 f"({', '.join(sorted(touched))}); a step makes at most one shared access"
             )
-
-
-def describe_guard(step: Step) -> str:
-    return step.waits_for or f"guard {show(step.guard)} is false"

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .expr import TRUE, Expr, Ghost, Local, Shared, Var, evaluate, to_python, variables
+from .expr import TRUE, Ghost, Local, Shared, Var, evaluate, to_python, variables
 from .model import (
     DONE,
     Model,
@@ -421,12 +421,3 @@ class _Lookup(dict[Var, int]):
 
     def __missing__(self, var: Var) -> int:
         return int(self._state[self._slot[var]])
-
-
-def compile_model(model: Model) -> Program:
-    return Program(model)
-
-
-def expr_slots(program: Program, expr: Expr) -> str:
-    """Python source of an expression over a program's state (for tools and tests)."""
-    return to_python(expr, program.slot)
