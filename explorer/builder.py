@@ -42,6 +42,7 @@ class OpBuilder:
         choose: Choice | None = None,
         atomic: bool = False,
         waits_for: str = "",
+        tags: tuple[str, ...] = (),
     ) -> str:
         self.steps.append(
             Step(
@@ -56,6 +57,7 @@ class OpBuilder:
                 choose=choose,
                 atomic=atomic,
                 waits_for=waits_for,
+                tags=tags,
             )
         )
         return label

@@ -81,6 +81,9 @@ class Step:
     choose: Choice | None = None
     atomic: bool = False  # a primitive that may touch several shared locations at once
     waits_for: str = ""  # what a false guard means, for deadlock reports
+    # What the step is, for reports and graphs, e.g. ("srcu.lock:srcu",): the
+    # engine never interprets tags, exporters may.
+    tags: tuple[str, ...] = ()
 
     @property
     def is_local(self) -> bool:

@@ -64,6 +64,7 @@ class AbstractSrcu:
             reads=[n], writes=[n],
             update=merge({Shared(n): Shared(n) + 1}, update),
             next=next,
+            tags=(f"srcu.lock:{self.name}",),
         )
 
     def read_unlock(
@@ -91,6 +92,7 @@ class AbstractSrcu:
             ),
             next=next,
             atomic=True,  # nest and gen of one reader move together
+            tags=(f"srcu.unlock:{self.name}",),
         )
 
     def synchronize(
@@ -131,6 +133,7 @@ class AbstractSrcu:
             },
             next=after(0),
             atomic=True,
+            tags=(f"srcu.sync.begin:{self.name}",),
         )
         for i, r in enumerate(self.readers):
             b.add(
@@ -141,10 +144,12 @@ class AbstractSrcu:
                 next=after(i + 1),
                 waits_for=f"synchronize_srcu(): {r} has not left the read-side critical "
                 "section it was in when the grace period began",
+                tags=(f"srcu.sync.wait:{self.name}",),
             )
         b.add(
             ret, line, code + "  /* returns */",
             reads=list(on_return_reads), writes=list(on_return_writes),
             update=on_return, next=next,
+            tags=(f"srcu.sync.return:{self.name}",),
         )
         return begin
