@@ -11,8 +11,10 @@ from .budget import Budget
 from .family import BadInput
 from .model import Model, ModelError
 from .program import Program, State, StepRecord
-from .result import ERROR, VIOLATED, Result
+from .result import DEADLOCK, ERROR, VIOLATED, Result
 from .search import DEFAULT_STRATEGY, STRATEGIES, run
+from .search.dfs import deadlock_failure
+from .search.minimize import context_switches, fewest_switches
 from .trace import replay
 
 MEMORY_MODELS = ("sc",)
@@ -79,15 +81,27 @@ def check(
     srcu: str = "abstract",
     memory_model: str = "sc",
     progress: bool | None = False,
+    minimize: bool = True,
 ) -> Outcome:
+    """Explores; on a violation, reports the violating interleaving with the fewest
+    context switches (then fewest events) unless `minimize` is off."""
     if strategy not in STRATEGIES:
         raise BadInput(f"unknown strategy {strategy!r} (known: {', '.join(STRATEGIES)})")
     setup, program = prepare(model, scenario, settings, mutant, srcu, memory_model)
     result = run(strategy, program, budget or Budget(), progress)
     outcome = Outcome(setup, result, program)
-    if result.verdict == VIOLATED and result.schedule is not None:
+    if result.verdict == VIOLATED and result.schedule is not None and result.failure is not None:
+        if minimize:
+            easier = fewest_switches(program, result.failure.name)
+            if easier is not None and (context_switches(easier), len(easier)) <= (
+                context_switches(result.schedule), len(result.schedule)
+            ):
+                result.schedule, result.minimal = easier, True
         try:
             outcome.trace, outcome.final_state = replay(program, result.schedule)
         except ModelError as err:  # the explorer and the replay disagree: a bug
             result.verdict, result.reason = ERROR, f"internal: counterexample replay failed: {err}"
+            return outcome
+        if result.failure.name == DEADLOCK:  # who is stuck where, in this run
+            result.failure = deadlock_failure(program, outcome.final_state)
     return outcome

@@ -24,6 +24,7 @@ from .api import Outcome
 from .expr import Ghost, Shared, variables
 from .program import StepRecord, render
 from .result import ERROR, HOLDS, INCOMPLETE, VIOLATED
+from .search.minimize import context_switches
 
 SCHEMA = 1
 WIDTH = 100
@@ -72,7 +73,10 @@ def text(o: Outcome) -> str:
         out.append(_wrap(f"  property: {r.failure.description}", "  "))
         if o.trace is not None and o.program is not None:
             names = ", ".join(f"{i} {t.name}" for i, t in enumerate(o.program.threads, 1))
-            out += ["", f"Counterexample: {len(o.trace)} steps (read against the patch)",
+            switches = context_switches(r.schedule or [])
+            which = "the fewest of any violating interleaving" if r.minimal else "as found"
+            out += ["", f"Counterexample: {len(o.trace)} steps, {switches} context switches "
+                    f"({which}); read it against the patch",
                     _wrap(f"threads: {names}", "")]
             out += trace_lines(o.trace)
             out += [""] + why_lines(o)

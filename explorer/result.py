@@ -58,6 +58,7 @@ class Result:
     schedule: list[Transition] | None = None  # the violating run, as choices
     reason: str = ""  # why incomplete, or the model error
     properties: list[str] = field(default_factory=list)  # what was checked
+    minimal: bool = False  # schedule has the fewest context switches of any violating one
 
     @property
     def exit_code(self) -> int:
