@@ -62,12 +62,12 @@ def headline(o: Outcome) -> str:
 def text(o: Outcome) -> str:
     s, r = o.setup, o.result
     out = [
-        f"model {s.model}, scenario {s.scenario}: {s.scenario_description}",
+        _wrap(f"model {s.model}, scenario {s.scenario}: {s.scenario_description}", ""),
         f"mutant {s.mutant or 'none'}, strategy {r.strategy}, memory model {s.memory_model}, "
         f"SRCU {s.srcu}",
-        "properties: " + ", ".join(r.properties),
+        _wrap("properties: " + ", ".join(r.properties), ""),
         "",
-        headline(o),
+        _wrap(headline(o), ""),
     ]
     if r.verdict == VIOLATED and r.failure is not None:
         out.append(_wrap(f"  property: {r.failure.description}", "  "))
@@ -75,9 +75,11 @@ def text(o: Outcome) -> str:
             names = ", ".join(f"{i} {t.name}" for i, t in enumerate(o.program.threads, 1))
             switches = context_switches(r.schedule or [])
             which = "the fewest of any violating interleaving" if r.minimal else "as found"
-            out += ["", f"Counterexample: {len(o.trace)} steps, {switches} context switches "
-                    f"({which}); read it against the patch",
+            out += ["", _wrap(f"Counterexample: {len(o.trace)} steps, {switches} context "
+                              f"switches ({which}); read it against the patch", ""),
                     _wrap(f"threads: {names}", "")]
+            out += swimlane(o.trace, [t.name for t in o.program.threads])
+            out += ["", "Step by step, with the kernel source:"]
             out += trace_lines(o.trace)
             out += [""] + why_lines(o)
     return "\n".join(out)
@@ -89,6 +91,41 @@ def _wrap(line: str, indent: str) -> str:
 
 def _kv(pairs: tuple[tuple[str, str], ...]) -> str:
     return ", ".join(f"{k}={v}" for k, v in pairs)
+
+
+def _short_line(line: str) -> str:
+    """`virt/kvm/guest_memfd.c:118` -> `guest_memfd.c:118` (the column is narrow)."""
+    head, _, rest = line.partition(" ")
+    return head.rsplit("/", 1)[-1] + (f" {rest}" if rest else "")
+
+
+def swimlane(trace: list[StepRecord], threads: list[str]) -> list[str]:
+    """One column per thread, steps top to bottom, within WIDTH columns."""
+    gutter = 5
+    col = max(16, (WIDTH - gutter) // max(1, len(threads)))
+    header = " " * gutter + "".join(f"{name[:col - 1]:<{col}}" for name in threads)
+    out = [header.rstrip(), " " * gutter + "-" * (col * len(threads) - 1)]
+    for i, rec in enumerate(trace, 1):
+        cell = [("+" if rec.fused else "") + rec.label, _short_line(rec.line)]
+        if rec.chosen:
+            cell.append(f"chose {rec.chosen}")
+        cell += [f"r {k}={v}" for k, v in rec.reads]
+        cell += [f"w {k}={v}" for k, v in rec.writes]
+        lines: list[str] = []
+        w = col - 1
+        for text_ in cell:
+            parts = [text_]
+            if len(text_) > w and "=" in text_:  # name on one line, value on the next
+                name, _, value = text_.partition("=")
+                parts = [name, " =" + value]
+            for part in parts:  # hard split: names and values are single long words
+                lines.append(part[:w])
+                lines += [" " + part[k:k + w - 1] for k in range(w, len(part), w - 1)]
+        pad = " " * (col * rec.thread)
+        for k, text_ in enumerate(lines):
+            num = f"{i:>3}. " if k == 0 else " " * gutter
+            out.append((num + pad + text_).rstrip())
+    return out
 
 
 def trace_lines(trace: list[StepRecord]) -> list[str]:
