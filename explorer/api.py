@@ -8,6 +8,7 @@ from typing import Any
 
 from . import catalog as catalog_mod
 from .budget import Budget
+from .explain import Race, decisive_races
 from .family import BadInput
 from .model import Model, ModelError
 from .program import Program, State, StepRecord
@@ -40,6 +41,7 @@ class Outcome:
     program: Program | None
     trace: list[StepRecord] | None = None
     final_state: State | None = None
+    races: list[Race] | None = None  # with explain: the races that decided the violation
 
 
 def prepare(
@@ -82,6 +84,7 @@ def check(
     memory_model: str = "sc",
     progress: bool | None = False,
     minimize: bool = True,
+    explain: bool = False,
 ) -> Outcome:
     """Explores; on a violation, reports the violating interleaving with the fewest
     context switches (then fewest events) unless `minimize` is off."""
@@ -104,4 +107,8 @@ def check(
             return outcome
         if result.failure.name == DEADLOCK:  # who is stuck where, in this run
             result.failure = deadlock_failure(program, outcome.final_state)
+        if explain:
+            outcome.races = decisive_races(
+                program, result.schedule, outcome.trace, result.failure.name
+            )
     return outcome

@@ -1,22 +1,26 @@
-"""`explorer check | list`: a thin layer over explorer.api.
+"""`explorer check | list | replay`: a thin layer over explorer.api.
 
 Exit codes: 0 every property holds (exhaustively), 1 a violation was found,
 2 bad input or a model error, 3 incomplete (a budget ran out).
+`replay`: 1 the violation reproduces, 0 the schedule ran to its end without
+one, 2 a bad schedule file or one the model no longer fits.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 import traceback
 from collections.abc import Sequence
 
-from . import api, report
+from . import api, report, schedule
 from .budget import Budget
 from .catalog import load
 from .family import BadInput, parse_settings
 from .model import ModelError
+from .result import VIOLATED
 from .search import DEFAULT_STRATEGY, STRATEGIES
 
 EXIT_BAD_INPUT = 2
@@ -76,9 +80,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="steps one thread may take in one execution before it counts as "
                    f"never finishing (default: {Budget.max_steps})")
     c.add_argument("--seed", type=int, default=0, help="seed of the random strategy")
+    c.add_argument("--explain", action="store_true",
+                   help="on a violation, name the races whose order decided it")
     c.add_argument("--json", action="store_true", help="print one JSON object instead")
     c.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar on stderr (default: when stderr is a terminal)")
+    out = c.add_mutually_exclusive_group()
+    out.add_argument("--schedule-out", metavar="FILE",
+                     help="on a violation write the schedule file exactly here (never "
+                     "overwrites; default: counterexamples/<model>-<scenario>-<mutant>.json)")
+    out.add_argument("--no-schedule", action="store_true",
+                     help="do not write a schedule file on a violation")
+
+    rp = sub.add_parser("replay", help="re-execute a schedule file written by check")
+    rp.add_argument("file", help="schedule file (see check --schedule-out)")
+    rp.add_argument("--json", action="store_true", help="print one JSON object instead")
 
     ls = sub.add_parser("list", help="models, scenarios, mutants, properties (and parameters)")
     _add_model_args(ls)
@@ -92,14 +108,42 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _print(outcome: api.Outcome, as_json: bool, path: str | None, written: bool) -> None:
+    if as_json:
+        print(report.dumps(outcome, path))
+        return
+    print(report.text(outcome))
+    if path is not None and written:
+        print(f"\nschedule: {path} (replay with: explorer replay {shlex.quote(path)})")
+
+
 def cmd_check(args: argparse.Namespace) -> int:
+    if args.schedule_out and os.path.lexists(args.schedule_out):
+        raise BadInput(f"--schedule-out {args.schedule_out}: file exists (will not overwrite it)")
     budget = Budget(args.max_executions, args.timeout, args.max_steps, args.seed)
     progress = False if args.json and args.progress is None else args.progress
     outcome = api.check(
         args.model, args.scenario, parse_settings(args.settings), args.mutant,
         args.strategy, budget, args.srcu, args.memory_model, progress,
+        explain=args.explain,
     )
-    print(report.dumps(outcome) if args.json else report.text(outcome))
+    path = None
+    if outcome.result.verdict == VIOLATED and not args.no_schedule:
+        sf = schedule.from_outcome(outcome)
+        written = (schedule.save(sf, args.schedule_out) if args.schedule_out
+                   else schedule.save_new(sf))
+        path = str(written)
+    _print(outcome, args.json, path, True)
+    return outcome.result.exit_code
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    sf = schedule.load(args.file)
+    try:
+        outcome = schedule.replay_file(sf)
+    except ModelError as err:
+        raise BadInput(f"{args.file}: {err}") from None
+    _print(outcome, args.json, args.file, False)
     return outcome.result.exit_code
 
 
@@ -148,6 +192,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "check":
             return cmd_check(args)
+        if args.command == "replay":
+            return cmd_replay(args)
         if args.command == "bench":
             from . import bench
 

@@ -82,6 +82,11 @@ class StepRecord:
     locals: tuple[tuple[str, str], ...]  # locals that changed, rendered after the step
     chosen: str | None = None
     fused: bool = False  # ran as part of the previous step's event
+    tags: tuple[str, ...] = ()  # the step's tags (see Step.tags)
+    # The step's footprint as location ids (CompiledStep.rlocs/wlocs, including
+    # Program.visible): what the explorer's dependency relation was computed from.
+    rlocs: tuple[int, ...] = ()
+    wlocs: tuple[int, ...] = ()
 
 
 def render(value: int, decl: VarDecl) -> str:
@@ -395,6 +400,9 @@ class Program:
             locals=tuple(assigned),
             chosen=chosen,
             fused=fused,
+            tags=step.tags,
+            rlocs=st.rlocs,
+            wlocs=st.wlocs,
         )
 
     def _show(self, s: State, name: str) -> str:

@@ -7,7 +7,9 @@ JSON keys (schema 1, stable; new keys may be added, none renamed):
   strategy, memory_model, srcu, executions, schedules, states, events,
   sleep_blocked, deadlocked, redundant, seconds, events_per_second,
   states_per_second,
-  trace (list of steps, or null), schedule (list of [thread, choice], or null).
+  trace (list of steps, or null), schedule (list of [thread, choice], or null),
+  schedule_file (the schedule file written or replayed, or null),
+  races (with --explain: [{first, second, locations, sentence}], else null).
 A trace step: index, event, thread, operation, args, step, line, code,
   reads {location: value}, writes {location: value}, locals {name: value},
   chosen (or null), fused (true when run in the same event as the step before).
@@ -48,6 +50,8 @@ def headline(o: Outcome) -> str:
             f"{_num(st.executions)} executions, {_num(st.states)} states, "
             f"{_num(st.events)} events in {st.seconds:.2f} s ({rate})"
         )
+    if r.verdict == HOLDS and r.strategy == "replay":
+        return f"NOT REPRODUCED: {r.reason} ({_num(st.events)} events)"
     if r.verdict == HOLDS:
         covered = f"; covering {_num(st.schedules)} schedules" if st.schedules else ""
         return f"HOLDS exhaustively: {work}{covered}"
@@ -82,6 +86,10 @@ def text(o: Outcome) -> str:
             out += ["", "Step by step, with the kernel source:"]
             out += trace_lines(o.trace)
             out += [""] + why_lines(o)
+            if o.races is not None:
+                out += ["", "Races that decided it (flip one and the run no longer violates):"]
+                out += [_wrap(f"  - steps {x.first} and {x.second}: {x.sentence}", "    ")
+                        for x in o.races] or ["  (none alone: every single flip still violates)"]
     return "\n".join(out)
 
 
@@ -174,7 +182,7 @@ def why_lines(o: Outcome) -> list[str]:
     return lines
 
 
-def to_json(o: Outcome) -> dict[str, Any]:
+def to_json(o: Outcome, schedule_file: str | None = None) -> dict[str, Any]:
     s, r, st = o.setup, o.result, o.result.stats
     trace = None
     if o.trace is not None:
@@ -218,11 +226,16 @@ def to_json(o: Outcome) -> dict[str, Any]:
         "states_per_second": round(st.states_per_second, 1),
         "trace": trace,
         "schedule": None if r.schedule is None else [list(x) for x in r.schedule],
+        "schedule_file": schedule_file,
+        "races": None if o.races is None else [
+            {"first": x.first, "second": x.second, "locations": list(x.locations),
+             "sentence": x.sentence} for x in o.races
+        ],
     }
 
 
-def dumps(o: Outcome) -> str:
-    return json.dumps(to_json(o), indent=2)
+def dumps(o: Outcome, schedule_file: str | None = None) -> str:
+    return json.dumps(to_json(o, schedule_file), indent=2)
 
 
 __all__ = ["ERROR", "dumps", "headline", "text", "to_json"]

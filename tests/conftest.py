@@ -54,7 +54,14 @@ def cached_check(
 
 
 def cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """`python -m explorer ARGS` in a subprocess, from the repository root."""
+    """`python -m explorer ARGS` in a subprocess, from the repository root.
+
+    `check` gets --no-schedule unless told where to write: a violation would
+    otherwise leave a schedule file in the checkout (tests/test_replay.py
+    covers writing them, in a temporary directory).
+    """
+    if args and args[0] == "check" and not {"--schedule-out", "--no-schedule"} & set(args):
+        args = (*args, "--no-schedule")
     env = {k: v for k, v in os.environ.items() if k not in ("EXPLORER_DEBUG", "EXPLORER_CATALOG")}
     return subprocess.run(
         [sys.executable, "-m", "explorer", *args],

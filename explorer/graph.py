@@ -1,0 +1,359 @@
+"""The execution graph of one run: events and the relations between them.
+
+Nodes are the executed steps ("e1", "e2", ... in trace order, attributes as in
+the JSON trace plus tags), and one "init.LOC" node per location that some
+step reads before any step writes it. Edges (MultiDiGraph; attribute `kind`):
+
+  po  program order: consecutive steps of one thread (key "po")
+  rf  reads-from under SC: the write (or init) whose value a read observes
+      (key "rf:LOC"; attributes location, value). A step that reads and writes
+      a location reads it before it writes it.
+  co  coherence: successive writes of each location, init first (key "co:LOC")
+  fr  from-reads: a read to the write that next overwrites what it read
+      (key "fr:LOC"; a read-modify-write step gets no edge to itself)
+  hb  the explorer's happens-before, reduced to immediate dependencies: an
+      edge from an earlier event of another thread whose declared footprint
+      (shared, ghost, and the invariant-visibility pseudo-location) conflicts
+      with the event's, unless already implied through po and other hb
+      edges (key "hb"; between the events' scheduled, non-fused steps)
+  gp  SRCU grace periods (from step tags): from the unlock ending an outermost
+      read-side section that was open when synchronize_srcu() began to that
+      synchronize's return (waited=true), or from the begin of a grace period
+      still running to the lock of a section that started after it
+      (waited=false: it did not have to wait) (key "gp")
+
+Graph attributes: model, threads, schedule, property, property_description,
+property_detail, violating_node (the step that made an invariant or final
+property false; None for a deadlock), blocked (for a deadlock: the threads
+stuck, where, and on what).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from .family import BadInput
+from .program import Program, StepRecord, Transition, render
+from .result import DEADLOCK, Failure
+from .trace import replay
+
+KINDS = ("po", "rf", "co", "fr", "hb", "gp")
+EDGE_STYLE = {
+    "po": 'color="black", penwidth=1.5',
+    "rf": 'color="darkgreen"',
+    "co": 'color="blue", style="dashed"',
+    "fr": 'color="orange", style="dashed"',
+    "hb": 'color="gray50", style="dotted"',
+    "gp": 'color="purple", penwidth=2',
+}
+
+
+def node_id(index: int) -> str:
+    return f"e{index}"
+
+
+def init_id(location: str) -> str:
+    return f"init.{location}"
+
+
+def execution_graph(
+    program: Program, schedule: Sequence[Transition], failure: Failure | None = None
+) -> nx.MultiDiGraph:
+    """Replays `schedule` and returns its execution graph (ModelError if it does not fit)."""
+    records, state = replay(program, schedule)
+    g = nx.MultiDiGraph()
+    g.graph.update(
+        model=program.model.name,
+        threads=[t.name for t in program.threads],
+        schedule=[[t, v] for t, v in schedule],
+        property=failure.name if failure else None,
+        property_description=failure.description if failure else None,
+        property_detail=failure.detail if failure else None,
+        violating_node=None,
+        blocked=[],
+    )
+    events = _add_nodes(g, records)
+    _add_po(g, records)
+    _add_memory(g, program, records)
+    _add_hb(g, records, events)
+    _add_gp(g, records)
+    if failure is not None:
+        if failure.name == DEADLOCK:
+            g.graph["blocked"] = [
+                {
+                    "thread": program.threads[t].name,
+                    "step": cs.step.label,
+                    "line": cs.step.line,
+                    "waits_for": cs.step.waits_for or "guard false",
+                }
+                for t, cs in program.blocked(state)
+            ]
+        else:
+            last = [i for i, rec in enumerate(records, 1) if not rec.fused]
+            if last:
+                g.graph["violating_node"] = node_id(last[-1])
+                g.nodes[node_id(last[-1])]["violating"] = True
+    return g
+
+
+def from_outcome(outcome: Any) -> nx.MultiDiGraph:
+    """The graph of an api.Outcome's violating run (BadInput when there is none)."""
+    r = outcome.result
+    if outcome.program is None or r.schedule is None:
+        raise BadInput("no execution to draw: the check found no violating run")
+    return execution_graph(outcome.program, r.schedule, r.failure)
+
+
+# -- construction ---------------------------------------------------------------
+
+
+def _add_nodes(g: nx.MultiDiGraph, records: list[StepRecord]) -> list[list[int]]:
+    """Adds one node per step; returns the 1-based step indices of each event."""
+    events: list[list[int]] = []
+    for i, rec in enumerate(records, 1):
+        if not rec.fused or not events:
+            events.append([])
+        events[-1].append(i)
+        g.add_node(
+            node_id(i),
+            kind="step",
+            index=i,
+            event=len(events),
+            thread=rec.thread_name,
+            operation=rec.op,
+            args=rec.op_args,
+            step=rec.label,
+            line=rec.line,
+            code=rec.code,
+            reads=dict(rec.reads),
+            writes=dict(rec.writes),
+            locals=dict(rec.locals),
+            chosen=rec.chosen,
+            fused=rec.fused,
+            tags=list(rec.tags),
+            violating=False,
+        )
+    return events
+
+
+def _add_po(g: nx.MultiDiGraph, records: list[StepRecord]) -> None:
+    last: dict[int, int] = {}
+    for i, rec in enumerate(records, 1):
+        if rec.thread in last:
+            g.add_edge(node_id(last[rec.thread]), node_id(i), key="po", kind="po")
+        last[rec.thread] = i
+
+
+def _add_memory(g: nx.MultiDiGraph, program: Program, records: list[StepRecord]) -> None:
+    """rf, co and fr from the declared reads and writes, under sequential consistency."""
+    latest: dict[str, str] = {}  # location -> node of its last write so far
+    writers: dict[str, list[str]] = {}  # location -> writes in coherence order
+    reads_from: list[tuple[str, str, str]] = []  # (reader, location, source)
+    for i, rec in enumerate(records, 1):
+        me = node_id(i)
+        for loc, value in rec.reads:
+            src = latest.get(loc)
+            if src is None:
+                src = init_id(loc)
+                if src not in g:
+                    slot = program._loc(loc)
+                    init = render(program.decls[slot].init, program.decls[slot])
+                    g.add_node(src, kind="init", location=loc, value=init)
+                    writers.setdefault(loc, []).insert(0, src)
+            g.add_edge(src, me, key=f"rf:{loc}", kind="rf", location=loc, value=value)
+            reads_from.append((me, loc, src))
+        for loc, _value in rec.writes:
+            latest[loc] = me
+            writers.setdefault(loc, []).append(me)
+    successor: dict[tuple[str, str], str] = {}
+    for loc, ws in writers.items():
+        for a, b in zip(ws, ws[1:], strict=False):
+            g.add_edge(a, b, key=f"co:{loc}", kind="co", location=loc)
+            successor[(loc, a)] = b
+    for reader, loc, src in reads_from:
+        nxt = successor.get((loc, src))
+        if nxt is not None and nxt != reader:
+            g.add_edge(reader, nxt, key=f"fr:{loc}", kind="fr", location=loc)
+
+
+def _add_hb(g: nx.MultiDiGraph, records: list[StepRecord], events: list[list[int]]) -> None:
+    """Cross-thread edges of the transitive reduction of po ∪ dependency order."""
+    rmask, wmask, thread = [], [], []
+    for steps in events:
+        recs = [records[i - 1] for i in steps]
+        rmask.append(sum(1 << x for rec in recs for x in set(rec.rlocs)))
+        wmask.append(sum(1 << x for rec in recs for x in set(rec.wlocs)))
+        thread.append(recs[0].thread)
+    reach: list[int] = []  # per event: bitset of the events that happen before it
+    for j in range(len(events)):
+        preds = []
+        seen_po = False
+        for i in range(j - 1, -1, -1):
+            if thread[i] == thread[j]:
+                if not seen_po:  # program order: earlier ones of the thread are implied
+                    preds.append((i, False))
+                    seen_po = True
+            elif (rmask[i] & wmask[j]) | (wmask[i] & rmask[j]) | (wmask[i] & wmask[j]):
+                preds.append((i, True))
+        mine = 0
+        for i, dep in preds:  # latest first: an earlier one is implied if already reached
+            if mine >> i & 1:
+                continue
+            mine |= reach[i] | 1 << i
+            if dep:
+                g.add_edge(node_id(events[i][0]), node_id(events[j][0]), key="hb", kind="hb")
+        reach.append(mine)
+
+
+def _add_gp(g: nx.MultiDiGraph, records: list[StepRecord]) -> None:
+    """Grace-period edges from the srcu.* tags (see the module docstring)."""
+    depth: dict[tuple[int, str], int] = {}
+    # (domain, thread, lock index, unlock index or None)
+    sections: list[tuple[str, int, int, int | None]] = []
+    open_at: dict[tuple[int, str], int] = {}
+    # (domain, thread, begin index, return index or None)
+    syncs: list[tuple[str, int, int, int | None]] = []
+    for i, rec in enumerate(records, 1):
+        for tag in rec.tags:
+            what, _, domain = tag.partition(":")
+            key = (rec.thread, domain)
+            if what == "srcu.lock":
+                depth[key] = depth.get(key, 0) + 1
+                if depth[key] == 1:
+                    open_at[key] = i
+            elif what == "srcu.unlock" and depth.get(key, 0) > 0:
+                depth[key] -= 1
+                if depth[key] == 0:
+                    sections.append((domain, rec.thread, open_at.pop(key), i))
+            elif what == "srcu.sync.begin":
+                syncs.append((domain, rec.thread, i, None))
+            elif what == "srcu.sync.return":
+                for k in range(len(syncs) - 1, -1, -1):
+                    d, t, b, r = syncs[k]
+                    if d == domain and t == rec.thread and r is None:
+                        syncs[k] = (d, t, b, i)
+                        break
+    sections += [(d, t, lock, None) for (t, d), lock in open_at.items()]
+    for domain, _sthread, begin, ret in syncs:
+        for d, _rthread, lock, unlock in sections:
+            if d != domain:
+                continue
+            if lock < begin and (unlock is None or unlock > begin):
+                if unlock is not None and ret is not None:
+                    g.add_edge(
+                        node_id(unlock), node_id(ret), key="gp", kind="gp",
+                        domain=domain, waited=True,
+                    )
+            elif lock > begin and (ret is None or lock < ret):
+                g.add_edge(
+                    node_id(begin), node_id(lock), key="gp", kind="gp",
+                    domain=domain, waited=False,
+                )
+
+
+# -- export -------------------------------------------------------------------------
+
+
+def export(graph: nx.MultiDiGraph, path: str | Path) -> None:
+    """Writes the graph as .dot, .graphml, .json (node-link) or .svg (via Graphviz)."""
+    path = Path(path)
+    ext = path.suffix.lower()
+    if ext == ".dot":
+        path.write_text(to_dot(graph))
+    elif ext == ".graphml":
+        nx.write_graphml(_flat(graph), path)
+    elif ext == ".json":
+        data = nx.node_link_data(graph, edges="edges")
+        path.write_text(json.dumps(data, indent=2) + "\n")
+    elif ext == ".svg":
+        dot = shutil.which("dot")
+        if dot is None:
+            raise BadInput(
+                "Graphviz's dot is not installed; install it (apt-get install graphviz) "
+                "or export .dot"
+            )
+        run = subprocess.run(
+            [dot, "-Tsvg", "-o", str(path)], input=to_dot(graph), text=True,
+            capture_output=True, check=False,
+        )
+        if run.returncode != 0:
+            err = " ".join(run.stderr.split()) or f"exit status {run.returncode}"
+            raise BadInput(f"Graphviz's dot failed on the graph: {err}")
+    else:
+        raise BadInput(
+            f"cannot export a graph as {ext or 'a file without extension'!r} "
+            "(known: .dot, .graphml, .json, .svg)"
+        )
+
+
+def _scalar(value: Any) -> str | int | float | bool:
+    """An attribute value GraphML and DOT can hold: containers become JSON text."""
+    if value is None:
+        return ""
+    if isinstance(value, str | int | float | bool):
+        return value
+    return json.dumps(value)
+
+
+def _flat(graph: nx.MultiDiGraph) -> nx.MultiDiGraph:
+    out = nx.MultiDiGraph()
+    out.graph.update({k: _scalar(v) for k, v in graph.graph.items()})
+    for n, attrs in graph.nodes(data=True):
+        out.add_node(n, **{k: _scalar(v) for k, v in attrs.items()})
+    for u, v, k, attrs in graph.edges(keys=True, data=True):
+        out.add_edge(u, v, key=k, **{a: _scalar(x) for a, x in attrs.items()})
+    return out
+
+
+def _q(value: Any) -> str:
+    s = _scalar(value)
+    if isinstance(s, bool):
+        s = "true" if s else "false"
+    text = str(s).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{text}"'
+
+
+def _attrs(attrs: dict[str, Any], extra: str = "") -> str:
+    parts = [f"{k}={_q(v)}" for k, v in attrs.items()]
+    if extra:
+        parts.append(extra)
+    return ", ".join(parts)
+
+
+def to_dot(graph: nx.MultiDiGraph) -> str:
+    """DOT text: every attribute kept (containers as JSON), threads as clusters."""
+    bad = graph.graph.get("violating_node")
+    lines = ["digraph execution {"]
+    lines += [f"  {k}={_q(v)};" for k, v in graph.graph.items()]
+    lines.append("  rankdir=TB;")
+    lines.append('  node [shape=box, fontname="monospace", fontsize=10];')
+    clusters: dict[str, list[str]] = {}
+    for n, attrs in graph.nodes(data=True):
+        if attrs.get("kind") == "init":
+            label = f"init {attrs['location']} = {attrs['value']}"
+            style = 'shape=ellipse, color="gray40"'
+        else:
+            clusters.setdefault(attrs["thread"], []).append(n)
+            label = f"{attrs['index']}. {attrs['thread']}: {attrs['step']}\n{attrs['line']}"
+            style = 'color="red", fontcolor="red", penwidth=3' if n == bad else ""
+        extra = f"label={_q(label)}" + (f", {style}" if style else "")
+        lines.append(f"  {_q(n)} [{_attrs(attrs, extra)}];")
+    for u, v, _k, attrs in graph.edges(keys=True, data=True):
+        kind = attrs.get("kind", "")
+        shown = kind if kind in ("po", "hb", "co") else f"{kind} {attrs.get('location', '')}"
+        if kind == "gp":
+            shown = "gp waited" if attrs.get("waited") else "gp no wait"
+        extra = f"label={_q(shown.strip())}, {EDGE_STYLE.get(kind, '')}".rstrip(", ")
+        lines.append(f"  {_q(u)} -> {_q(v)} [{_attrs(attrs, extra)}];")
+    for k, (thread, members) in enumerate(clusters.items()):
+        names = " ".join(map(_q, members))
+        lines.append(f"  subgraph cluster_{k} {{ label={_q(thread)}; {names}; }}")
+    lines.append("}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,286 @@
+"""Schedule files: a violation's run saved to disk, to be replayed later.
+
+A schedule file (JSON, schema 1) holds everything `explorer replay` needs to
+rebuild the model exactly as checked and re-execute the violating run:
+
+  schema, tool, model, scenario, parameters ({key: value as --set takes it}),
+  mutant (or null), memory_model, srcu, strategy, property (the failed
+  property's name), minimal (bool, optional), steps (list of {thread, choice
+  (or null), step, line}: one per event, naming the step label the thread
+  ran and its kernel line, so a changed model is caught at the step where it
+  no longer fits).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from . import __version__, api
+from .family import BadInput
+from .program import Program, Transition
+from .result import DEADLOCK, HOLDS, VIOLATED, Failure, Result, Stats
+from .search.dfs import deadlock_failure
+from .trace import replay
+
+SCHEMA = 1
+NOT_REPRODUCED = "schedule ran to its end without a violation"
+REPLAY_STRATEGY = "replay"
+
+
+@dataclass(frozen=True)
+class ScheduleStep:
+    thread: str
+    choice: int | None
+    step: str
+    line: str
+
+
+@dataclass(frozen=True)
+class ScheduleFile:
+    model: str
+    scenario: str
+    parameters: Mapping[str, str]
+    mutant: str | None
+    memory_model: str
+    srcu: str
+    strategy: str
+    property: str
+    steps: tuple[ScheduleStep, ...]
+    minimal: bool = False
+    tool: str = f"explorer {__version__}"
+    schema: int = SCHEMA
+    source: str = field(default="", compare=False)  # the file it was loaded from
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": self.schema,
+            "tool": self.tool,
+            "model": self.model,
+            "scenario": self.scenario,
+            "parameters": dict(self.parameters),
+            "mutant": self.mutant,
+            "memory_model": self.memory_model,
+            "srcu": self.srcu,
+            "strategy": self.strategy,
+            "property": self.property,
+            "minimal": self.minimal,
+            "steps": [
+                {"thread": st.thread, "choice": st.choice, "step": st.step, "line": st.line}
+                for st in self.steps
+            ],
+        }
+
+
+def _param_text(value: Any) -> str:
+    """A resolved parameter value as `--set` accepts it back."""
+    if isinstance(value, tuple | list):
+        return ",".join(str(x) for x in value)
+    return str(value)
+
+
+def from_outcome(outcome: api.Outcome) -> ScheduleFile:
+    """The schedule file of a violation (ValueError if the outcome is not one)."""
+    r, s, prog = outcome.result, outcome.setup, outcome.program
+    if r.verdict != VIOLATED or r.failure is None or r.schedule is None or prog is None:
+        raise ValueError("only a violation with its schedule has a schedule file")
+    steps = []
+    state = prog.initial_state()
+    for t, v in r.schedule:
+        cs = prog.current(state, t)
+        if cs is None:
+            raise ValueError(f"schedule runs thread {prog.threads[t].name} after its end")
+        steps.append(ScheduleStep(prog.threads[t].name, v, cs.step.label, cs.step.line))
+        prog.execute(state, t, v)
+    return ScheduleFile(
+        model=s.model,
+        scenario=s.scenario,
+        parameters={k: _param_text(v) for k, v in s.values.items()},
+        mutant=s.mutant,
+        memory_model=s.memory_model,
+        srcu=s.srcu,
+        strategy=r.strategy,
+        property=r.failure.name,
+        steps=tuple(steps),
+        minimal=r.minimal,
+    )
+
+
+def dumps(sf: ScheduleFile) -> str:
+    return json.dumps(sf.to_json(), indent=2) + "\n"
+
+
+def save(sf: ScheduleFile, path: str | Path) -> Path:
+    """Writes a new file; never overwrites (BadInput if `path` exists)."""
+    p = Path(path)
+    try:
+        if p.parent != Path():
+            p.parent.mkdir(parents=True, exist_ok=True)
+        with p.open("x", encoding="utf-8") as f:
+            f.write(dumps(sf))
+    except FileExistsError:
+        raise BadInput(f"schedule file {p} already exists (will not overwrite it)") from None
+    except OSError as err:
+        raise BadInput(f"cannot write schedule file {p}: {err.strerror or err}") from None
+    return p
+
+
+def save_new(sf: ScheduleFile, directory: str | Path = "counterexamples") -> Path:
+    """Writes DIR/<model>-<scenario>-<mutant or none>.json, adding -2, -3, ... when taken."""
+    stem = f"{sf.model}-{sf.scenario}-{sf.mutant or 'none'}"
+    d = Path(directory)
+    n = 1
+    while True:
+        p = d / (f"{stem}.json" if n == 1 else f"{stem}-{n}.json")
+        if not p.exists():
+            try:
+                return save(sf, p)
+            except BadInput:
+                if not p.exists():  # not a name clash: a real error
+                    raise
+        n += 1
+
+
+# -- loading -------------------------------------------------------------------
+
+
+def _get(doc: dict[str, Any], key: str, types: type | tuple[type, ...], what: str) -> Any:
+    if key not in doc:
+        raise BadInput(f"missing key {key!r}")
+    value = doc[key]
+    allowed = types if isinstance(types, tuple) else (types,)
+    if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
+        raise BadInput(f"key {key!r} must be {what}, not {json.dumps(value)[:40]}")
+    return value
+
+
+def _parse(doc: Any) -> ScheduleFile:
+    if not isinstance(doc, dict):
+        raise BadInput("not a JSON object")
+    schema = _get(doc, "schema", int, "an integer")
+    if schema != SCHEMA:
+        raise BadInput(f"schema {schema} is not supported (this explorer reads schema {SCHEMA})")
+    params = _get(doc, "parameters", dict, "an object")
+    for k, v in params.items():
+        if not isinstance(v, str):
+            raise BadInput(f"parameter {k!r} must be a string, not {json.dumps(v)[:40]}")
+    raw_steps = _get(doc, "steps", list, "a list")
+    steps = []
+    for i, st in enumerate(raw_steps, 1):
+        if not isinstance(st, dict):
+            raise BadInput(f"step {i} is not an object")
+        try:
+            thread = _get(st, "thread", str, "a string")
+            choice = _get(st, "choice", (int, type(None)), "an integer or null")
+            label = _get(st, "step", str, "a string")
+            line = _get(st, "line", str, "a string")
+        except BadInput as err:
+            raise BadInput(f"step {i}: {err}") from None
+        steps.append(ScheduleStep(thread, choice, label, line))
+    return ScheduleFile(
+        model=_get(doc, "model", str, "a string"),
+        scenario=_get(doc, "scenario", str, "a string"),
+        parameters=dict(params),
+        mutant=_get(doc, "mutant", (str, type(None)), "a string or null"),
+        memory_model=_get(doc, "memory_model", str, "a string"),
+        srcu=_get(doc, "srcu", str, "a string"),
+        strategy=_get(doc, "strategy", str, "a string"),
+        property=_get(doc, "property", str, "a string"),
+        steps=tuple(steps),
+        minimal=bool(doc.get("minimal", False)),
+        tool=_get(doc, "tool", str, "a string"),
+        schema=schema,
+    )
+
+
+def load(path: str | Path) -> ScheduleFile:
+    """Reads and checks a schedule file, including that the model has its threads.
+
+    Every problem is a BadInput of one line naming the file.
+    """
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BadInput(f"{p}: no such schedule file") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise BadInput(f"{p}: cannot read: {getattr(err, 'strerror', None) or err}") from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise BadInput(f"{p}: not valid JSON ({err})") from None
+    try:
+        sf = _parse(doc)
+    except BadInput as err:
+        raise BadInput(f"{p}: {err}") from None
+    sf = replace(sf, source=str(p))
+    _program(sf)  # the model exists and has every thread named
+    return sf
+
+
+def _where(sf: ScheduleFile) -> str:
+    return f"{sf.source}: " if sf.source else "schedule: "
+
+
+def _program(sf: ScheduleFile) -> tuple[api.Setup, Program, list[Transition]]:
+    """Rebuilds the model as recorded; the schedule as (thread index, choice) pairs."""
+    try:
+        setup, program = api.prepare(
+            sf.model, sf.scenario, settings=sf.parameters, mutant=sf.mutant, srcu=sf.srcu,
+            memory_model=sf.memory_model,
+        )
+    except BadInput as err:
+        raise BadInput(f"{_where(sf)}{err}") from None
+    index = {t.name: i for i, t in enumerate(program.threads)}
+    schedule: list[Transition] = []
+    for i, st in enumerate(sf.steps, 1):
+        if st.thread not in index:
+            known = ", ".join(index)
+            raise BadInput(
+                f"{_where(sf)}step {i}: no thread {st.thread!r} in model {setup.model}, "
+                f"scenario {setup.scenario} (threads: {known})"
+            )
+        schedule.append((index[st.thread], st.choice))
+    return setup, program, schedule
+
+
+def replay_file(sf: ScheduleFile) -> api.Outcome:
+    """Re-executes a schedule file: VIOLATED when its violation reproduces, HOLDS with
+    reason NOT_REPRODUCED when it runs to its end without one. Raises BadInput for a
+    file that does not fit (unknown names) and ModelError "schedule diverges at step
+    N: ..." when the model no longer runs the recorded steps."""
+    start = time.perf_counter()
+    setup, program, schedule = _program(sf)
+    records, state = replay(program, schedule, [(st.step, st.line) for st in sf.steps])
+    checked = [p.name for p in program.invariants + program.finals] + [DEADLOCK]
+    failure: Failure | None = None
+    bad = program.failing_invariant(state)
+    if bad is not None:
+        failure = Failure(bad.name, bad.description, "" if schedule else "in the initial state")
+    elif not program.transitions(state):
+        if program.finished(state):
+            fin = program.failing_final(state)
+            if fin is not None:
+                failure = Failure(fin.name, fin.description, "when all threads returned")
+        else:
+            failure = deadlock_failure(program, state)
+    n = len(schedule)
+    stats = Stats(executions=1, schedules=1, states=n + 1, events=n,
+                  seconds=time.perf_counter() - start)
+    if failure is None:
+        result = Result(HOLDS, REPLAY_STRATEGY, stats, None, list(schedule), NOT_REPRODUCED,
+                        checked)
+        return api.Outcome(setup, result, program, records, state)
+    result = Result(VIOLATED, REPLAY_STRATEGY, stats, failure, list(schedule), "", checked,
+                    sf.minimal)
+    return api.Outcome(setup, result, program, records, state)
+
+
+__all__ = [
+    "NOT_REPRODUCED", "SCHEMA", "ScheduleFile", "ScheduleStep", "from_outcome", "load",
+    "replay_file", "save", "save_new",
+]
