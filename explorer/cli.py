@@ -15,7 +15,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from . import api, report, schedule
+from . import api, graph, report, schedule
 from .budget import Budget
 from .catalog import load
 from .family import BadInput, parse_settings
@@ -82,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--seed", type=int, default=0, help="seed of the random strategy")
     c.add_argument("--explain", action="store_true",
                    help="on a violation, name the races whose order decided it")
+    c.add_argument("--graph", metavar="FILE",
+                   help="on a violation, write its execution graph (.dot, .graphml, .json, .svg)")
     c.add_argument("--json", action="store_true", help="print one JSON object instead")
     c.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar on stderr (default: when stderr is a terminal)")
@@ -91,6 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
                      "overwrites; default: counterexamples/<model>-<scenario>-<mutant>.json)")
     out.add_argument("--no-schedule", action="store_true",
                      help="do not write a schedule file on a violation")
+
+    g = sub.add_parser("graph", help="write the execution graph of a schedule file")
+    g.add_argument("file", help="schedule file (see check --schedule-out)")
+    g.add_argument("--out", required=True, metavar="FILE",
+                   help="output: .dot, .graphml, .json (networkx node-link) or .svg")
 
     rp = sub.add_parser("replay", help="re-execute a schedule file written by check")
     rp.add_argument("file", help="schedule file (see check --schedule-out)")
@@ -120,6 +127,8 @@ def _print(outcome: api.Outcome, as_json: bool, path: str | None, written: bool)
 def cmd_check(args: argparse.Namespace) -> int:
     if args.schedule_out and os.path.lexists(args.schedule_out):
         raise BadInput(f"--schedule-out {args.schedule_out}: file exists (will not overwrite it)")
+    if args.graph:
+        graph.check_format(args.graph)
     budget = Budget(args.max_executions, args.timeout, args.max_steps, args.seed)
     progress = False if args.json and args.progress is None else args.progress
     outcome = api.check(
@@ -134,7 +143,27 @@ def cmd_check(args: argparse.Namespace) -> int:
                    else schedule.save_new(sf))
         path = str(written)
     _print(outcome, args.json, path, True)
+    if args.graph and outcome.result.verdict == VIOLATED:
+        graph.export(graph.from_outcome(outcome), args.graph)
+        print(f"graph: {args.graph}", file=sys.stderr if args.json else sys.stdout)
+    elif args.graph:
+        print(f"explorer: no violation, so no graph written to {args.graph}", file=sys.stderr)
     return outcome.result.exit_code
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    graph.check_format(args.out)
+    sf = schedule.load(args.file)
+    try:
+        outcome = schedule.replay_file(sf)
+    except ModelError as err:
+        raise BadInput(f"{args.file}: {err}") from None
+    if outcome.program is None or outcome.result.schedule is None:
+        raise BadInput(f"{args.file}: the schedule does not run")
+    g = graph.execution_graph(outcome.program, outcome.result.schedule, outcome.result.failure)
+    graph.export(g, args.out)
+    print(f"graph: {args.out} ({g.number_of_nodes()} nodes, {g.number_of_edges()} edges)")
+    return 0
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -194,6 +223,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_check(args)
         if args.command == "replay":
             return cmd_replay(args)
+        if args.command == "graph":
+            return cmd_graph(args)
         if args.command == "bench":
             from . import bench
 

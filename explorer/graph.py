@@ -261,10 +261,24 @@ def _add_gp(g: nx.MultiDiGraph, records: list[StepRecord]) -> None:
 # -- export -------------------------------------------------------------------------
 
 
+FORMATS = (".dot", ".graphml", ".json", ".svg")
+
+
+def check_format(path: str | Path) -> None:
+    """Fails early (before a long check) on an extension export cannot write."""
+    ext = Path(path).suffix.lower()
+    if ext not in FORMATS:
+        raise BadInput(
+            f"cannot export a graph as {ext or 'a file without extension'!r} "
+            f"(known: {', '.join(FORMATS)})"
+        )
+
+
 def export(graph: nx.MultiDiGraph, path: str | Path) -> None:
     """Writes the graph as .dot, .graphml, .json (node-link) or .svg (via Graphviz)."""
     path = Path(path)
     ext = path.suffix.lower()
+    check_format(path)
     if ext == ".dot":
         path.write_text(to_dot(graph))
     elif ext == ".graphml":
@@ -286,11 +300,6 @@ def export(graph: nx.MultiDiGraph, path: str | Path) -> None:
         if run.returncode != 0:
             err = " ".join(run.stderr.split()) or f"exit status {run.returncode}"
             raise BadInput(f"Graphviz's dot failed on the graph: {err}")
-    else:
-        raise BadInput(
-            f"cannot export a graph as {ext or 'a file without extension'!r} "
-            "(known: .dot, .graphml, .json, .svg)"
-        )
 
 
 def _scalar(value: Any) -> str | int | float | bool:

@@ -1,0 +1,53 @@
+"""`explorer check --graph FILE` and `explorer graph SCHEDULE --out FILE`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import networkx as nx
+import pytest
+
+from explorer.api import check
+
+MUTANTS = ["no-synchronize", "check-before-lock", "unlock-before-alloc",
+           "flag-after-synchronize", "fallocate-unchecked"]
+
+
+def run(cwd, *args):
+    return subprocess.run([sys.executable, "-m", "explorer", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("mutant", MUTANTS)
+def test_check_graph_matches_the_trace(tmp_path, mutant):
+    p = run(tmp_path, "check", "--mutant", mutant, "--graph", "g.json",
+            "--schedule-out", "s.json")
+    assert p.returncode == 1, p.stderr
+    g = nx.node_link_graph(json.loads((tmp_path / "g.json").read_text()), edges="edges")
+    o = check(mutant=mutant)
+    trace = o.trace
+    steps = sorted((d["index"], d["thread"], d["step"]) for _, d in g.nodes(data=True)
+                   if d.get("kind") == "step")
+    assert steps == [(i, r.thread_name, r.label) for i, r in enumerate(trace, 1)]
+    assert g.graph["property"] == o.result.failure.name
+    # the same graph from the schedule file
+    p = run(tmp_path, "graph", "s.json", "--out", "h.graphml")
+    assert p.returncode == 0, p.stderr
+    h = nx.read_graphml(tmp_path / "h.graphml")
+    assert h.number_of_nodes() == g.number_of_nodes()
+    assert h.number_of_edges() == g.number_of_edges()
+
+
+def test_bad_graph_extension_is_refused_before_exploring(tmp_path):
+    p = run(tmp_path, "check", "--graph", "g.png")
+    assert p.returncode == 2
+    assert len(p.stderr.strip().splitlines()) == 1 and "Traceback" not in p.stderr
+    assert not (tmp_path / "g.png").exists()
+
+
+def test_graph_of_a_missing_schedule_file(tmp_path):
+    p = run(tmp_path, "graph", "nope.json", "--out", "g.dot")
+    assert p.returncode == 2
+    assert len(p.stderr.strip().splitlines()) == 1 and "Traceback" not in p.stderr
