@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: check test lint bench clean
+.PHONY: check test tools lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,19 @@ $(STAMP): $(BIN)/python pyproject.toml
 check: $(STAMP)
 	$(BIN)/explorer check
 
-test: $(STAMP)
+test: $(STAMP) tools
 	$(BIN)/python -m pytest
+
+# Debian tools some tests use: Graphviz (.svg export) and Chromium (the HTML
+# graph, headless). Installed when missing and possible; otherwise those tests
+# skip and say why.
+tools:
+	@if command -v dot >/dev/null && command -v chromium >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing graphviz and chromium (for the graph export tests)"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    graphviz chromium >/dev/null) || echo "note: could not install them; tests will skip"; \
+	else echo "note: graphviz/chromium missing and not installable here; tests will skip"; fi
 
 # Benchmark of every strategy (minutes): reports/bench.{json,md,png}.
 bench: $(STAMP)

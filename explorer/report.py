@@ -77,6 +77,10 @@ def text(o: Outcome) -> str:
         out.append(_wrap(f"  property: {r.failure.description}", "  "))
         if o.trace is not None and o.program is not None:
             names = ", ".join(f"{i} {t.name}" for i, t in enumerate(o.program.threads, 1))
+            ran = {t for t, _ in r.schedule or []}
+            idle = [t.name for i, t in enumerate(o.program.threads) if i not in ran]
+            if idle:
+                names += f"; not needed for this violation (never run): {', '.join(idle)}"
             switches = context_switches(r.schedule or [])
             which = "the fewest of any violating interleaving" if r.minimal else "as found"
             out += ["", _wrap(f"Counterexample: {len(o.trace)} steps, {switches} context "
