@@ -14,7 +14,7 @@ from .model import Model, ModelError
 from .program import Program, State, StepRecord
 from .result import DEADLOCK, ERROR, VIOLATED, Result
 from .search import DEFAULT_STRATEGY, STRATEGIES, run
-from .search.dfs import deadlock_failure
+from .search.common import deadlock_failure
 from .search.minimize import context_switches, fewest_switches
 from .trace import replay
 

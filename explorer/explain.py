@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .program import Program, StepRecord, Transition
+from .search.minimize import violates
 
 
 @dataclass(frozen=True)
@@ -41,12 +42,7 @@ def _violates(program: Program, schedule: list[Transition], target: str) -> bool
         bad = program.failing_invariant(s)
         if bad is not None:
             return bad.name == target
-    if program.transitions(s):
-        return False
-    if not program.finished(s):
-        return target == "deadlock-free"
-    fin = program.failing_final(s)
-    return fin is not None and fin.name == target
+    return violates(program, s, target)
 
 
 def _access(rec: StepRecord, loc: str) -> str:

@@ -24,7 +24,7 @@ from . import __version__, api
 from .family import BadInput
 from .program import Program, Transition
 from .result import DEADLOCK, HOLDS, VIOLATED, Failure, Result, Stats
-from .search.dfs import deadlock_failure
+from .search.common import deadlock_failure
 from .trace import replay
 
 SCHEMA = 1

@@ -12,24 +12,8 @@ from __future__ import annotations
 from ..budget import Budget, Meter, OutOfBudget
 from ..model import ModelError
 from ..program import Program, Transition
-from ..result import (
-    DEADLOCK,
-    DEADLOCK_TEXT,
-    ERROR,
-    HOLDS,
-    INCOMPLETE,
-    VIOLATED,
-    Failure,
-    Result,
-    Stats,
-)
-
-
-class _Found(Exception):
-    def __init__(self, failure: Failure, schedule: list[Transition]):
-        super().__init__(failure.name)
-        self.failure = failure
-        self.schedule = schedule
+from ..result import Failure, Result, Stats
+from .common import Found, conclude, deadlock_failure
 
 
 def _ordered(trans: list[Transition], last: int) -> list[Transition]:
@@ -39,15 +23,6 @@ def _ordered(trans: list[Transition], last: int) -> list[Transition]:
     return trans
 
 
-def deadlock_failure(program: Program, state: list[int]) -> Failure:
-    stuck = "; ".join(
-        f"{program.threads[t].name} blocked at {cs.step.label} "
-        f"({cs.step.waits_for or 'guard false'})"
-        for t, cs in program.blocked(state)
-    )
-    return Failure(DEADLOCK, DEADLOCK_TEXT, stuck)
-
-
 def explore(
     program: Program,
     *,
@@ -55,30 +30,17 @@ def explore(
     budget: Budget,
     progress: bool | None = None,
 ) -> Result:
-    strategy = "stateful" if cache else "naive"
-    stats = Stats()
-    meter = Meter(budget, progress, label=strategy)
-    checked = [p.name for p in program.invariants + program.finals] + [DEADLOCK]
-    try:
-        _run(program, cache, budget, meter, stats)
-        verdict, failure, schedule, reason = HOLDS, None, None, ""
-    except _Found as found:
-        verdict, failure, schedule, reason = VIOLATED, found.failure, found.schedule, ""
-    except OutOfBudget as stop:
-        verdict, failure, schedule, reason = INCOMPLETE, None, None, str(stop)
-    except ModelError as err:
-        verdict, failure, schedule, reason = ERROR, None, None, str(err)
-    finally:
-        meter.close()
-    stats.seconds = meter.elapsed()
-    return Result(verdict, strategy, stats, failure, schedule, reason, checked)
+    return conclude(
+        "stateful" if cache else "naive", program, budget, progress,
+        lambda meter, stats: _run(program, cache, budget, meter, stats),
+    )
 
 
 def _run(program: Program, cache: bool, budget: Budget, meter: Meter, stats: Stats) -> None:
     s0 = program.initial_state()
     bad = program.failing_invariant(s0)
     if bad is not None:
-        raise _Found(Failure(bad.name, bad.description, "in the initial state"), [])
+        raise Found(Failure(bad.name, bad.description, "in the initial state"), [])
     max_steps = budget.max_steps
     max_exec = budget.max_executions if budget.max_executions is not None else -1
     execute = program.execute
@@ -146,7 +108,7 @@ def _run(program: Program, cache: bool, budget: Budget, meter: Meter, stats: Sta
             bad = failing_inv(s)
             if bad is not None:
                 schedule = [f[1][f[2] - 1] for f in stack]
-                raise _Found(Failure(bad.name, bad.description), schedule)
+                raise Found(Failure(bad.name, bad.description), schedule)
             trans2 = transitions(s)
             if not trans2:
                 executions += 1
@@ -179,6 +141,6 @@ def _leaf(program: Program, s: list[int], schedule: list[Transition], stats: Sta
     if program.finished(s):
         bad = program.failing_final(s)
         if bad is not None:
-            raise _Found(Failure(bad.name, bad.description, "when all threads returned"), schedule)
+            raise Found(Failure(bad.name, bad.description, "when all threads returned"), schedule)
         return
-    raise _Found(deadlock_failure(program, s), schedule)
+    raise Found(deadlock_failure(program, s), schedule)

@@ -49,17 +49,8 @@ from dataclasses import dataclass, field
 from ..budget import Budget, Meter, OutOfBudget
 from ..model import ModelError
 from ..program import CompiledStep, Program, State, Transition
-from ..result import (
-    DEADLOCK,
-    ERROR,
-    HOLDS,
-    INCOMPLETE,
-    VIOLATED,
-    Failure,
-    Result,
-    Stats,
-)
-from .dfs import deadlock_failure
+from ..result import DEADLOCK, Failure, Result, Stats
+from .common import Found, conclude, deadlock_failure
 
 # An event as DPOR sees it: thread, chosen value (None: no choice), read mask, write mask.
 Event = tuple[int, int | None, int, int]
@@ -127,13 +118,6 @@ def insert(tree: Tree, seq: list[Event]) -> bool:
         else:
             node.append([seq[0], tuple(seq[1:])])
             return True
-
-
-class _Found(Exception):
-    def __init__(self, failure: Failure, schedule: list[Transition]):
-        super().__init__(failure.name)
-        self.failure = failure
-        self.schedule = schedule
 
 
 @dataclass
@@ -272,7 +256,7 @@ class _Dpor:
         s0 = self.p.initial_state()
         bad = self.p.failing_invariant(s0)
         if bad is not None:
-            raise _Found(Failure(bad.name, bad.description, "in the initial state"), [])
+            raise Found(Failure(bad.name, bad.description, "in the initial state"), [])
         self.sleep.append([])
         self.wut.append([])
         self.backtrack.append([])
@@ -392,7 +376,7 @@ class _Dpor:
         bad = p.failing_invariant(s2) if p.invariants else None
         if bad is not None:
             if self.outcomes is None:
-                raise _Found(Failure(bad.name, bad.description), self.schedule())
+                raise Found(Failure(bad.name, bad.description), self.schedule())
             self.outcomes.violations.add(bad.name)
             st.executions += 1
             self.reverse_races(s2)
@@ -427,7 +411,7 @@ class _Dpor:
                 bad = p.failing_final(s)
                 if bad is not None:
                     if self.outcomes is None:
-                        raise _Found(
+                        raise Found(
                             Failure(bad.name, bad.description, "when all threads returned"),
                             self.schedule(),
                         )
@@ -437,7 +421,7 @@ class _Dpor:
             else:
                 self.stats.deadlocked += 1
                 if self.outcomes is None:
-                    raise _Found(deadlock_failure(p, s), self.schedule())
+                    raise Found(deadlock_failure(p, s), self.schedule())
                 self.outcomes.deadlocks.add(tuple(s))
                 self.outcomes.violations.add(DEADLOCK)
         self.reverse_races(s)
@@ -529,33 +513,22 @@ def explore_dpor(
     progress: bool | None = None,
     outcomes: Outcomes | None = None,
 ) -> Result:
-    strategy = "optimal" if optimal else "dpor"
-    meter = Meter(budget, progress, label=strategy)
-    stats = Stats()
-    checked = [p.name for p in program.invariants + program.finals] + [DEADLOCK]
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(limit, 20_000))
-    try:
-        oracles: list[dict[tuple[int, int], int]] = [{}]
-        while oracles:
-            oracle = oracles.pop()
-            search = _Dpor(program, budget, meter, optimal, outcomes, stats, oracle)
-            search.run()
-            for key, values in search.silent.items():
-                oracles.extend({**oracle, key: v} for v in values[1:])
-        verdict, failure, schedule, reason = HOLDS, None, None, ""
-    except _Found as found:
-        verdict, failure, schedule, reason = VIOLATED, found.failure, found.schedule, ""
-    except OutOfBudget as stop:
-        verdict, failure, schedule, reason = INCOMPLETE, None, None, str(stop)
-    except ModelError as err:
-        verdict, failure, schedule, reason = ERROR, None, None, str(err)
-    finally:
-        meter.close()
-        sys.setrecursionlimit(limit)
-    stats.seconds = meter.elapsed()
-    stats.states = stats.events
-    return Result(verdict, strategy, stats, failure, schedule, reason, checked)
+    def body(meter: Meter, stats: Stats) -> None:
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(limit, 20_000))
+        try:
+            oracles: list[dict[tuple[int, int], int]] = [{}]
+            while oracles:
+                oracle = oracles.pop()
+                search = _Dpor(program, budget, meter, optimal, outcomes, stats, oracle)
+                search.run()
+                for key, values in search.silent.items():
+                    oracles.extend({**oracle, key: v} for v in values[1:])
+        finally:
+            sys.setrecursionlimit(limit)
+            stats.states = stats.events
+
+    return conclude("optimal" if optimal else "dpor", program, budget, progress, body)
 
 
 __all__ = ["Outcomes", "dependent", "explore_dpor", "initials", "insert"]

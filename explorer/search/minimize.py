@@ -19,7 +19,8 @@ from ..result import DEADLOCK
 DEFAULT_STATE_LIMIT = 200_000
 
 
-def _violates(program: Program, s: list[int], target: str) -> bool:
+def violates(program: Program, s: list[int], target: str) -> bool:
+    """Whether `target` is the property that fails in state s (deadlock: none can move)."""
     bad = program.failing_invariant(s)
     if bad is not None:
         return bad.name == target
@@ -37,7 +38,7 @@ def fewest_switches(
     """A violating schedule of `target` with the fewest context switches, or None
     if none is found within `state_limit` states (the caller keeps its own)."""
     s0 = program.initial_state()
-    if _violates(program, s0, target):
+    if violates(program, s0, target):
         return []
     start = (tuple(s0), -1)
     best: dict[tuple[tuple[int, ...], int], tuple[int, int]] = {start: (0, 0)}
@@ -50,7 +51,7 @@ def fewest_switches(
             continue  # a cheaper way here was found after this entry was queued
         key, last = node
         s = list(key)
-        if node is not start and _violates(program, s, target):
+        if node is not start and violates(program, s, target):
             out: list[Transition] = []
             while node in parent:
                 node, tr = parent[node]

@@ -8,7 +8,7 @@ from ..budget import Budget, Meter, OutOfBudget
 from ..model import ModelError
 from ..program import Program, Transition
 from ..result import DEADLOCK, ERROR, INCOMPLETE, VIOLATED, Failure, Result, Stats
-from .dfs import deadlock_failure
+from .common import deadlock_failure
 
 DEFAULT_RUNS = 1000
 

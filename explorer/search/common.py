@@ -1,0 +1,71 @@
+"""What every strategy shares: how a search ends, and how that becomes a Result."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..budget import Budget, Meter, OutOfBudget
+from ..model import ModelError
+from ..program import Program, State, Transition
+from ..result import (
+    DEADLOCK,
+    DEADLOCK_TEXT,
+    ERROR,
+    HOLDS,
+    INCOMPLETE,
+    VIOLATED,
+    Failure,
+    Result,
+    Stats,
+)
+
+
+class Found(Exception):
+    """Raised inside a search at the first violation."""
+
+    def __init__(self, failure: Failure, schedule: list[Transition]):
+        super().__init__(failure.name)
+        self.failure = failure
+        self.schedule = schedule
+
+
+def deadlock_failure(program: Program, state: State) -> Failure:
+    stuck = "; ".join(
+        f"{program.threads[t].name} blocked at {cs.step.label} "
+        f"({cs.step.waits_for or 'guard false'})"
+        for t, cs in program.blocked(state)
+    )
+    return Failure(DEADLOCK, DEADLOCK_TEXT, stuck)
+
+
+def conclude(
+    strategy: str,
+    program: Program,
+    budget: Budget,
+    progress: bool | None,
+    body: Callable[[Meter, Stats], None],
+) -> Result:
+    """Runs a search body; a violation, a budget or a model error ends it early.
+
+    Only a body that returns normally has explored everything: HOLDS. A budget
+    that runs out gives INCOMPLETE, never HOLDS.
+    """
+    stats = Stats()
+    meter = Meter(budget, progress, label=strategy)
+    checked = [p.name for p in program.invariants + program.finals] + [DEADLOCK]
+    failure: Failure | None = None
+    schedule: list[Transition] | None = None
+    reason = ""
+    try:
+        body(meter, stats)
+        verdict = HOLDS
+    except Found as found:
+        verdict, failure, schedule = VIOLATED, found.failure, found.schedule
+    except OutOfBudget as stop:
+        verdict, reason = INCOMPLETE, str(stop)
+    except ModelError as err:
+        verdict, reason = ERROR, str(err)
+    finally:
+        meter.close()
+    stats.seconds = meter.elapsed()
+    return Result(verdict, strategy, stats, failure, schedule, reason, checked)
