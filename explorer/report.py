@@ -81,6 +81,16 @@ def text(o: Outcome) -> str:
             idle = [t.name for i, t in enumerate(o.program.threads) if i not in ran]
             if idle:
                 names += f"; not needed for this violation (never run): {', '.join(idle)}"
+            if o.final_state is not None:
+                later = []
+                for t in sorted(ran):
+                    cs = o.program.current(o.final_state, t)
+                    rest = o.program.model.threads[t].ops[cs.op_index + 1:] if cs else ()
+                    if rest:
+                        later.append(f"{o.program.threads[t].name}'s "
+                                     + ", ".join(op.name for op in rest))
+                if later:
+                    names += f"; not reached: {'; '.join(later)}"
             switches = context_switches(r.schedule or [])
             which = "the fewest of any violating interleaving" if r.minimal else "as found"
             out += ["", _wrap(f"Counterexample: {len(o.trace)} steps, {switches} context "
