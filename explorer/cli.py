@@ -83,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--explain", action="store_true",
                    help="on a violation, name the races whose order decided it")
     c.add_argument("--graph", metavar="FILE",
-                   help="on a violation, write its execution graph (.dot, .graphml, .json, .svg)")
+                   help="on a violation, write its graph (.dot .graphml .json .svg .html)")
     c.add_argument("--json", action="store_true", help="print one JSON object instead")
     c.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar on stderr (default: when stderr is a terminal)")
@@ -97,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     g = sub.add_parser("graph", help="write the execution graph of a schedule file")
     g.add_argument("file", help="schedule file (see check --schedule-out)")
     g.add_argument("--out", required=True, metavar="FILE",
-                   help="output: .dot, .graphml, .json (networkx node-link) or .svg")
+                   help="output: .dot, .graphml, .json (node-link), .svg or .html")
 
     rp = sub.add_parser("replay", help="re-execute a schedule file written by check")
     rp.add_argument("file", help="schedule file (see check --schedule-out)")

@@ -40,6 +40,7 @@ from typing import Any
 import networkx as nx
 
 from .family import BadInput
+from .html import to_html
 from .program import Program, StepRecord, Transition, render
 from .result import DEADLOCK, Failure
 from .trace import replay
@@ -261,7 +262,7 @@ def _add_gp(g: nx.MultiDiGraph, records: list[StepRecord]) -> None:
 # -- export -------------------------------------------------------------------------
 
 
-FORMATS = (".dot", ".graphml", ".json", ".svg")
+FORMATS = (".dot", ".graphml", ".json", ".svg", ".html")
 
 
 def check_format(path: str | Path) -> None:
@@ -275,7 +276,8 @@ def check_format(path: str | Path) -> None:
 
 
 def export(graph: nx.MultiDiGraph, path: str | Path) -> None:
-    """Writes the graph as .dot, .graphml, .json (node-link) or .svg (via Graphviz)."""
+    """Writes the graph as .dot, .graphml, .json (node-link), .svg (via Graphviz)
+    or .html (self-contained page, see explorer.html)."""
     path = Path(path)
     ext = path.suffix.lower()
     check_format(path)
@@ -286,6 +288,8 @@ def export(graph: nx.MultiDiGraph, path: str | Path) -> None:
     elif ext == ".json":
         data = nx.node_link_data(graph, edges="edges")
         path.write_text(json.dumps(data, indent=2) + "\n")
+    elif ext == ".html":
+        path.write_text(to_html(graph), encoding="utf-8")
     elif ext == ".svg":
         dot = shutil.which("dot")
         if dot is None:

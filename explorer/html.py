@@ -1,0 +1,452 @@
+"""The execution graph as one self-contained HTML page (no network, no external files).
+
+The graph is embedded as JSON in a <script> tag; inline JavaScript draws it as
+inline SVG: one column per thread (swimlanes), one row per step in execution
+order, the initial values in a column on the left, the relations as arrows
+coloured by kind, with a checkbox per kind toggling them. Hovering a step shows
+its code, reads, writes and locals; hovering an arrow shows its location and
+value. The step that made the property false is red (id "violating"); the
+property and its description are on top, with the blocked threads of a deadlock.
+
+Stable hooks (tests query them): step boxes `<g class="event" data-node="e6"
+data-thread="...">`, init boxes `class="init"`, edges `<g class="edge kind-rf"
+data-kind="rf" data-from=".." data-to="..">`, checkboxes `id="toggle-rf"`. A
+URL fragment such as `#hide=rf,co` clicks those checkboxes off after drawing.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from typing import Any
+
+import networkx as nx
+
+KINDS = ("po", "rf", "co", "fr", "hb", "gp")
+
+COLOURS = {
+    "po": "#333333",
+    "rf": "#1a7f37",
+    "co": "#1f4fd1",
+    "fr": "#d97706",
+    "hb": "#8a8a8a",
+    "gp": "#8b3fc7",
+}
+
+DESCRIPTIONS = {
+    "po": "program order",
+    "rf": "reads-from",
+    "co": "coherence",
+    "fr": "from-reads",
+    "hb": "happens-before",
+    "gp": "SRCU grace period",
+}
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe copy: containers kept, anything else exotic as text."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return str(value)
+
+
+def graph_data(graph: nx.MultiDiGraph) -> dict[str, Any]:
+    """What the page draws: graph attributes, nodes (steps in order, then inits), edges."""
+    steps = sorted(
+        (n for n, d in graph.nodes(data=True) if d.get("kind") == "step"),
+        key=lambda n: graph.nodes[n]["index"],
+    )
+    inits = [n for n, d in graph.nodes(data=True) if d.get("kind") == "init"]
+    nodes = [{"id": n, **_plain(dict(graph.nodes[n]))} for n in steps + inits]
+    edges = [
+        {"from": u, "to": v, "key": str(k), **_plain(dict(d))}
+        for u, v, k, d in graph.edges(keys=True, data=True)
+    ]
+    return {
+        "graph": _plain(dict(graph.graph)),
+        "nodes": nodes,
+        "edges": edges,
+        "kinds": list(KINDS),
+        "colours": COLOURS,
+        "descriptions": DESCRIPTIONS,
+    }
+
+
+def _script_json(data: Any) -> str:
+    """JSON that cannot end its <script> element or open a comment there."""
+    text = json.dumps(data, ensure_ascii=False, sort_keys=False)
+    for raw, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
+                     ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(raw, esc)
+    return text
+
+
+def to_html(graph: nx.MultiDiGraph) -> str:
+    """The page, as text (see the module docstring)."""
+    g = graph.graph
+    title = f"{g.get('model') or 'execution'}: {g.get('property') or 'execution graph'}"
+    return (
+        _PAGE.replace("@TITLE@", html.escape(str(title)))
+        .replace("@STYLE@", _STYLE)
+        .replace("@DATA@", _script_json(graph_data(graph)))
+        .replace("@SCRIPT@", _SCRIPT)
+    )
+
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>@TITLE@</title>
+<style>@STYLE@</style>
+</head>
+<body>
+<header id="header"></header>
+<div id="controls"></div>
+<div id="stage"><svg id="canvas" role="img" aria-label="execution graph"></svg></div>
+<div id="tooltip" hidden></div>
+<script type="application/json" id="graph-data">@DATA@</script>
+<script>@SCRIPT@</script>
+</body>
+</html>
+"""
+
+_STYLE = """
+body { font-family: sans-serif; margin: 12px 16px; color: #222; background: #fff; }
+header h1 { font-size: 18px; margin: 0 0 4px 0; }
+header .property { font-size: 16px; margin: 4px 0; }
+header .property .name { color: #c00; font-family: monospace; font-weight: bold; }
+header .description { margin: 2px 0 2px 0; max-width: 1300px; }
+header .detail { color: #555; font-family: monospace; white-space: pre-wrap; }
+header ul.blocked { margin: 4px 0; }
+#controls { margin: 8px 0; font-size: 13px; }
+#controls label { margin-right: 14px; cursor: pointer; white-space: nowrap; }
+#controls .swatch { display: inline-block; width: 22px; height: 0; vertical-align: middle;
+  border-top-width: 3px; margin: 0 4px; }
+#controls .hint { color: #666; margin-left: 8px; }
+#stage { overflow: auto; }
+svg text { font-family: monospace; font-size: 11px; fill: #222; }
+svg .lane-title { font-family: sans-serif; font-size: 13px; font-weight: bold; }
+svg .lane { fill: #f4f6f8; }
+svg .event rect, svg .init rect { fill: #fff; stroke: #555; stroke-width: 1.2; }
+svg .event.fused rect { stroke-dasharray: 4 2; }
+svg .event:hover rect, svg .init:hover rect { stroke-width: 2.5; }
+svg .event.violating rect { fill: #ffe0e0; stroke: #d00; stroke-width: 3; }
+svg .event.violating text { fill: #a00; }
+svg .event .violating-mark { font-family: sans-serif; font-weight: bold; fill: #d00; }
+svg .event .label { font-weight: bold; }
+svg .event .where { fill: #666; }
+svg .init rect { fill: #f7f7f7; stroke: #999; stroke-dasharray: 3 2; }
+svg .blocked rect { fill: #fff4d6; stroke: #c80; stroke-dasharray: 5 3; }
+svg .edge path.line { fill: none; stroke-width: 1.6; }
+svg .edge path.hit { fill: none; stroke: transparent; stroke-width: 9; }
+svg .edge:hover path.line { stroke-width: 3.2; }
+svg .edge.kind-co path.line, svg .edge.kind-fr path.line { stroke-dasharray: 6 3; }
+svg .edge.kind-hb path.line { stroke-dasharray: 2 3; }
+svg .edge.kind-gp path.line { stroke-width: 2.6; }
+svg .edge.hidden { display: none; }
+#tooltip { position: absolute; background: #fffff0; border: 1px solid #888;
+  box-shadow: 2px 2px 6px rgba(0,0,0,.25); padding: 6px 8px; font-size: 12px;
+  max-width: 560px; pointer-events: none; z-index: 10; }
+#tooltip .t-head { font-weight: bold; margin-bottom: 3px; }
+#tooltip pre { margin: 2px 0 4px 0; white-space: pre-wrap; font-size: 11px; }
+#tooltip table { border-collapse: collapse; font-family: monospace; font-size: 11px; }
+#tooltip td { padding: 0 6px 0 0; vertical-align: top; }
+#tooltip .t-sec { color: #555; font-style: italic; }
+"""
+
+_SCRIPT = r"""
+(function () {
+  "use strict";
+  var data = JSON.parse(document.getElementById("graph-data").textContent);
+  var G = data.graph, KINDS = data.kinds, COLOURS = data.colours;
+  var svg = document.getElementById("canvas");
+  var NS = svg.namespaceURI;  /* the SVG namespace, without spelling out its URL */
+
+  function el(tag, attrs, parent) {
+    var e = document.createElement(tag);
+    for (var k in attrs || {}) e.setAttribute(k, attrs[k]);
+    if (parent) parent.appendChild(e);
+    return e;
+  }
+  function sv(tag, attrs, parent) {
+    var e = document.createElementNS(NS, tag);
+    for (var k in attrs || {}) e.setAttribute(k, attrs[k]);
+    if (parent) parent.appendChild(e);
+    return e;
+  }
+  function txt(parent, tag, text, attrs) {
+    var e = el(tag, attrs || {}, parent);
+    e.textContent = text;
+    return e;
+  }
+  function clip(s, n) {
+    s = String(s == null ? "" : s);
+    return s.length > n ? s.slice(0, n - 1) + "\u2026" : s;
+  }
+  function base(path) {
+    path = String(path || "");
+    return path.slice(path.lastIndexOf("/") + 1);
+  }
+  function entries(obj) {
+    return Object.keys(obj || {}).map(function (k) { return [k, obj[k]]; });
+  }
+
+  /* ---- header: model, property, description, blocked threads ---- */
+  var header = document.getElementById("header");
+  txt(header, "h1", "Counterexample in model " + (G.model || "?"));
+  var prop = el("div", {"class": "property", id: "property"}, header);
+  if (G.property) {
+    prop.appendChild(document.createTextNode("Property violated: "));
+    txt(prop, "span", G.property, {"class": "name"});
+  } else {
+    prop.textContent = "No property violated (execution graph of a schedule)";
+  }
+  if (G.property_description) txt(header, "div", G.property_description, {"class": "description"});
+  if (G.property_detail) txt(header, "div", G.property_detail, {"class": "detail"});
+  if (G.blocked && G.blocked.length) {
+    txt(header, "div", "Blocked threads (deadlock):");
+    var ul = el("ul", {"class": "blocked"}, header);
+    G.blocked.forEach(function (b) {
+      txt(ul, "li", b.thread + " at " + b.step + " (" + b.line + "), waiting for " + b.waits_for);
+    });
+  }
+
+  /* ---- controls: one checkbox per kind ---- */
+  var counts = {};
+  KINDS.forEach(function (k) { counts[k] = 0; });
+  data.edges.forEach(function (e) { counts[e.kind] = (counts[e.kind] || 0) + 1; });
+  var controls = document.getElementById("controls");
+  txt(controls, "span", "Relations: ");
+  KINDS.forEach(function (k) {
+    var lab = el("label", {"for": "toggle-" + k, title: data.descriptions[k] || k}, controls);
+    var box = el("input", {type: "checkbox", id: "toggle-" + k, "data-kind": k,
+      "class": "toggle"}, lab);
+    box.checked = true;
+    box.addEventListener("change", function () {
+      var on = box.checked;
+      svg.querySelectorAll(".edge.kind-" + k).forEach(function (e) {
+        e.classList.toggle("hidden", !on);
+      });
+      box.setAttribute("data-shown", on ? "true" : "false");
+    });
+    box.setAttribute("data-shown", "true");
+    var dash = {co: "dashed", fr: "dashed", hb: "dotted"}[k] || "solid";
+    el("span", {"class": "swatch",
+      style: "border-top-style: " + dash + "; border-top-color: " + COLOURS[k]}, lab);
+    lab.appendChild(document.createTextNode(k + " (" + counts[k] + ")"));
+  });
+  txt(controls, "span", "hover a step or an arrow for its values", {"class": "hint"});
+
+  /* ---- layout ---- */
+  var threads = (G.threads || []).slice();
+  var steps = data.nodes.filter(function (n) { return n.kind === "step"; });
+  var inits = data.nodes.filter(function (n) { return n.kind === "init"; });
+  steps.forEach(function (n) { if (threads.indexOf(n.thread) < 0) threads.push(n.thread); });
+  var BOX_W = 240, BOX_H = 50, ROW = 68, GAP = 30, TOP = 40, PAD = 10;
+  var INIT_W = inits.length ? 200 : 0, INIT_H = 32, INIT_ROW = 42;
+  var left = PAD + (INIT_W ? INIT_W + 30 : 0);
+  var nRows = steps.length ? steps[steps.length - 1].index : 0;
+  var laneH = Math.max(nRows * ROW, inits.length * INIT_ROW) + 20;
+  var width = left + threads.length * (BOX_W + GAP) + 20;
+  var blockedBy = {};
+  (G.blocked || []).forEach(function (b) { blockedBy[b.thread] = b; });
+  var height = TOP + laneH + (G.blocked && G.blocked.length ? ROW : 0) + PAD;
+  svg.setAttribute("width", width);
+  svg.setAttribute("height", height);
+  svg.setAttribute("viewBox", "0 0 " + width + " " + height);
+
+  var defs = sv("defs", {}, svg);
+  KINDS.forEach(function (k) {
+    var m = sv("marker", {id: "arrow-" + k, viewBox: "0 0 10 10", refX: "9", refY: "5",
+      markerWidth: "7", markerHeight: "7", orient: "auto-start-reverse"}, defs);
+    sv("path", {d: "M0,0 L10,5 L0,10 z", fill: COLOURS[k]}, m);
+  });
+
+  var lanes = sv("g", {id: "lanes"}, svg);
+  var pos = {};  /* node id -> {x, y, w, h, col} */
+  if (INIT_W) {
+    sv("rect", {"class": "lane", x: PAD - 4, y: TOP - 30, width: INIT_W + 8, height: laneH + 30,
+      rx: 4}, lanes);
+    var it = sv("text", {"class": "lane-title", x: PAD + INIT_W / 2, y: TOP - 12,
+      "text-anchor": "middle"}, lanes);
+    it.textContent = "initial values";
+  }
+  threads.forEach(function (t, i) {
+    var x = left + i * (BOX_W + GAP);
+    sv("rect", {"class": "lane", x: x - 8, y: TOP - 30, width: BOX_W + 16, height: laneH + 30 +
+      (blockedBy[t] ? ROW : 0), rx: 4, "data-thread": t}, lanes);
+    var tt = sv("text", {"class": "lane-title thread-name", x: x + BOX_W / 2, y: TOP - 12,
+      "text-anchor": "middle", "data-thread": t}, lanes);
+    tt.textContent = t;
+  });
+
+  var edgeLayer = sv("g", {id: "edges"}, svg);
+  var nodeLayer = sv("g", {id: "nodes"}, svg);
+  var tip = document.getElementById("tooltip");
+
+  function showTip(ev, build) {
+    tip.innerHTML = "";
+    build(tip);
+    tip.hidden = false;
+    moveTip(ev);
+  }
+  function moveTip(ev) {
+    var x = ev.pageX + 14, y = ev.pageY + 14;
+    var w = tip.offsetWidth, vw = window.scrollX + document.documentElement.clientWidth;
+    if (x + w > vw) x = Math.max(0, ev.pageX - w - 14);
+    tip.style.left = x + "px";
+    tip.style.top = y + "px";
+  }
+  function hideTip() { tip.hidden = true; }
+  function hover(target, build) {
+    target.addEventListener("mouseenter", function (ev) { showTip(ev, build); });
+    target.addEventListener("mousemove", moveTip);
+    target.addEventListener("mouseleave", hideTip);
+  }
+  function table(parent, title, obj) {
+    var rows = entries(obj);
+    if (!rows.length) return;
+    txt(parent, "div", title, {"class": "t-sec"});
+    var tb = el("table", {}, parent);
+    rows.forEach(function (r) {
+      var tr = el("tr", {}, tb);
+      txt(tr, "td", r[0]);
+      txt(tr, "td", String(r[1]));
+    });
+  }
+  function plainText(n) {
+    var lines = [n.index + ". " + n.thread + ": " + n.step + " (" + n.line + ")", n.code];
+    [["reads", n.reads], ["writes", n.writes], ["locals", n.locals]].forEach(function (p) {
+      var r = entries(p[1]);
+      var shown = r.map(function (x) { return x[0] + "=" + x[1]; });
+      if (r.length) lines.push(p[0] + ": " + shown.join(", "));
+    });
+    return lines.join("\n");
+  }
+
+  inits.forEach(function (n, k) {
+    var x = PAD, y = TOP + k * INIT_ROW;
+    pos[n.id] = {x: x, y: y, w: INIT_W, h: INIT_H, col: -1};
+    var g = sv("g", {"class": "init", "data-node": n.id, "data-location": n.location}, nodeLayer);
+    sv("title", {}, g).textContent = "initial value of " + n.location + " = " + n.value;
+    sv("rect", {x: x, y: y, width: INIT_W, height: INIT_H, rx: 10}, g);
+    var t = sv("text", {x: x + 8, y: y + 20}, g);
+    t.textContent = clip(n.location + " = " + n.value, 28);
+    hover(g, function (d) {
+      txt(d, "div", "initial value", {"class": "t-head"});
+      table(d, "", (function () { var o = {}; o[n.location] = n.value; return o; })());
+    });
+  });
+
+  steps.forEach(function (n) {
+    var col = threads.indexOf(n.thread);
+    var x = left + col * (BOX_W + GAP), y = TOP + (n.index - 1) * ROW;
+    pos[n.id] = {x: x, y: y, w: BOX_W, h: BOX_H, col: col};
+    var bad = n.id === G.violating_node || n.violating;
+    var cls = "event" + (bad ? " violating" : "") + (n.fused ? " fused" : "");
+    var attrs = {"class": cls, "data-node": n.id, "data-thread": n.thread, "data-index": n.index,
+      "data-step": n.step};
+    if (bad) attrs.id = "violating";
+    var g = sv("g", attrs, nodeLayer);
+    sv("title", {}, g).textContent = plainText(n);
+    sv("rect", {x: x, y: y, width: BOX_W, height: BOX_H, rx: 4}, g);
+    var t1 = sv("text", {"class": "label", x: x + 7, y: y + 15}, g);
+    t1.textContent = clip(n.index + ". " + n.step, 35);
+    var t2 = sv("text", {"class": "where", x: x + 7, y: y + 29}, g);
+    var what = n.fused ? "(fused with previous)" : n.operation + "(" + n.args + ")";
+    t2.textContent = clip(base(n.line) + "  " + what, 36);
+    var t3 = sv("text", {"class": "code", x: x + 7, y: y + 43}, g);
+    t3.textContent = clip(n.code, 36);
+    if (bad) {
+      var mark = sv("text", {"class": "violating-mark", x: x + 2, y: y + BOX_H + 13}, g);
+      mark.textContent = clip("\u2717 makes " + (G.property || "the property") + " false", 38);
+    }
+    hover(g, function (d) {
+      var why = bad ? "  \u2014 makes " + G.property + " false" : "";
+      txt(d, "div", n.index + ". " + n.thread + ": " + n.step + why, {"class": "t-head"});
+      txt(d, "div", n.operation + "(" + n.args + ")  " + n.line);
+      txt(d, "pre", n.code || "");
+      table(d, "reads", n.reads);
+      table(d, "writes", n.writes);
+      table(d, "locals", n.locals);
+      if (n.tags && n.tags.length) txt(d, "div", "tags: " + n.tags.join(", "), {"class": "t-sec"});
+      if (n.chosen != null) txt(d, "div", "chosen: " + n.chosen, {"class": "t-sec"});
+    });
+  });
+
+  threads.forEach(function (t, i) {
+    var b = blockedBy[t];
+    if (!b) return;
+    var x = left + i * (BOX_W + GAP), y = TOP + laneH;
+    var g = sv("g", {"class": "blocked", "data-thread": t}, nodeLayer);
+    sv("title", {}, g).textContent =
+      t + " blocked at " + b.step + " (" + b.line + "): " + b.waits_for;
+    sv("rect", {x: x, y: y, width: BOX_W, height: BOX_H, rx: 4}, g);
+    sv("text", {x: x + 7, y: y + 15, "font-weight": "bold"}, g).textContent =
+      clip("blocked: " + b.step, 36);
+    sv("text", {x: x + 7, y: y + 29}, g).textContent = clip(base(b.line), 37);
+    sv("text", {x: x + 7, y: y + 43}, g).textContent = clip("waits for " + b.waits_for, 37);
+  });
+
+  /* ---- edges ---- */
+  function curve(x1, y1, cx1, cy1, cx2, cy2, x2, y2) {
+    return "M" + x1 + "," + y1 + " C" + cx1 + "," + cy1 + " " + cx2 + "," + cy2 + " " +
+      x2 + "," + y2;
+  }
+  var pairSeen = {};
+  data.edges.forEach(function (e) {
+    var a = pos[e.from], b = pos[e.to];
+    if (!a || !b) return;
+    var pk = e.from + ">" + e.to;
+    var k = pairSeen[pk] = (pairSeen[pk] === undefined ? 0 : pairSeen[pk] + 1);
+    var off = k * 7, d;
+    if (a.col === b.col && e.kind === "po") {
+      var cx = a.x + 24 + off;
+      d = "M" + cx + "," + (a.y + a.h) + " L" + cx + "," + b.y;
+    } else if (a.col === b.col) {  /* same lane: an arc on the right */
+      var rx = a.x + a.w, y1 = a.y + a.h / 2 + off - 6, y2 = b.y + b.h / 2 + off - 6;
+      var bulge = 22 + Math.min(40, Math.abs(y2 - y1) / 8) + off;
+      d = curve(rx, y1, rx + bulge, y1, rx + bulge, y2, rx, y2);
+    } else {
+      var rightward = b.x > a.x;
+      var x1 = rightward ? a.x + a.w : a.x, x2 = rightward ? b.x : b.x + b.w;
+      var ya = a.y + a.h / 2 + off - 6, yb = b.y + b.h / 2 + off - 6;
+      var dx = Math.max(30, Math.abs(x2 - x1) / 3) * (rightward ? 1 : -1);
+      d = curve(x1, ya, x1 + dx, ya, x2 - dx, yb, x2, yb);
+    }
+    var label = e.kind + (e.location ? " " + e.location : "") +
+      (e.value != null ? " = " + e.value : "");
+    if (e.kind === "gp") {
+      label = "gp " + (e.domain || "") + (e.waited ? " (waited)" : " (did not wait)");
+    }
+    var g = sv("g", {"class": "edge kind-" + e.kind, "data-kind": e.kind, "data-from": e.from,
+      "data-to": e.to, "data-key": e.key}, edgeLayer);
+    sv("title", {}, g).textContent = label + "  [" + e.from + " \u2192 " + e.to + "]";
+    sv("path", {"class": "hit", d: d}, g);
+    sv("path", {"class": "line", d: d, stroke: COLOURS[e.kind] || "#000",
+      "marker-end": "url(#arrow-" + e.kind + ")"}, g);
+    hover(g, function (dv) {
+      var name = data.descriptions[e.kind] || e.kind;
+      txt(dv, "div", name + ": " + e.from + " \u2192 " + e.to, {"class": "t-head"});
+      var info = {};
+      ["location", "value", "domain", "waited"].forEach(function (f) {
+        if (e[f] != null) info[f] = e[f];
+      });
+      table(dv, "", info);
+    });
+  });
+
+  /* ---- "#hide=co,fr" in the URL: untick those kinds (as a click would) ---- */
+  var m = /(?:^#|&)hide=([^&]*)/.exec(window.location.hash || "");
+  if (m) decodeURIComponent(m[1]).split(",").forEach(function (k) {
+    var box = document.getElementById("toggle-" + k.trim());
+    if (box && box.checked) box.click();
+  });
+  document.body.setAttribute("data-ready", "true");
+})();
+"""
