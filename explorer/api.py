@@ -11,11 +11,11 @@ from .budget import Budget
 from .explain import Race, decisive_races
 from .family import BadInput
 from .model import Model, ModelError
-from .program import Program, State, StepRecord
+from .program import Program, State, StepRecord, Transition
 from .result import DEADLOCK, ERROR, VIOLATED, Result
 from .search import DEFAULT_STRATEGY, STRATEGIES, run
 from .search.common import deadlock_failure
-from .search.minimize import context_switches, fewest_switches
+from .search.minimize import context_switches, fewest_switches, shrink
 from .trace import replay
 
 MEMORY_MODELS = ("sc",)
@@ -42,6 +42,15 @@ class Outcome:
     trace: list[StepRecord] | None = None
     final_state: State | None = None
     races: list[Race] | None = None  # with explain: the races that decided the violation
+    shrunk: Shrunk | None = None  # a smaller model that still violates (final/deadlock)
+
+
+@dataclass
+class Shrunk:
+    dropped: list[str]
+    program: Program
+    schedule: list[Transition]
+    trace: list[StepRecord]
 
 
 def prepare(
@@ -107,6 +116,14 @@ def check(
             return outcome
         if result.failure.name == DEADLOCK:  # who is stuck where, in this run
             result.failure = deadlock_failure(program, outcome.final_state)
+        invariants = {p.name for p in program.invariants}
+        if minimize and result.failure.name not in invariants:
+            # Every thread runs to its end in such a counterexample: find out which
+            # threads and operations it needs by removing them from the model.
+            small = shrink(program.model, result.failure.name)
+            if small is not None:
+                records, _ = replay(small[0], small[1])
+                outcome.shrunk = Shrunk(small[2], small[0], small[1], records)
         if explain:
             outcome.races = decisive_races(
                 program, result.schedule, outcome.trace, result.failure.name

@@ -9,7 +9,9 @@ JSON keys (schema 1, stable; new keys may be added, none renamed):
   states_per_second,
   trace (list of steps, or null), schedule (list of [thread, choice], or null),
   schedule_file (the schedule file written or replayed, or null),
-  races (with --explain: [{first, second, locations, sentence}], else null).
+  races (with --explain: [{first, second, locations, sentence}], else null),
+  shrunk (for a final-property or deadlock violation that still happens with
+  threads or operations removed: {dropped, steps, schedule, threads}, else null).
 A trace step: index, event, thread, operation, args, step, line, code,
   reads {location: value}, writes {location: value}, locals {name: value},
   chosen (or null), fused (true when run in the same event as the step before).
@@ -100,6 +102,12 @@ def text(o: Outcome) -> str:
             out += ["", "Step by step, with the kernel source:"]
             out += trace_lines(o.trace)
             out += [""] + why_lines(o)
+            if o.shrunk is not None:
+                sh = o.shrunk
+                out += ["", _wrap(f"Shrunk: the property still fails with "
+                                  f"{', '.join(sh.dropped)} removed from the model "
+                                  f"({len(sh.trace)} steps):", "")]
+                out += swimlane(sh.trace, [t.name for t in sh.program.threads])
             if o.races is not None:
                 out += ["", "Races that decided it (flip one and the run no longer violates):"]
                 out += [_wrap(f"  - steps {x.first} and {x.second}: {x.sentence}", "    ")
@@ -241,6 +249,11 @@ def to_json(o: Outcome, schedule_file: str | None = None) -> dict[str, Any]:
         "trace": trace,
         "schedule": None if r.schedule is None else [list(x) for x in r.schedule],
         "schedule_file": schedule_file,
+        "shrunk": None if o.shrunk is None else {
+            "dropped": o.shrunk.dropped, "steps": len(o.shrunk.trace),
+            "schedule": [list(x) for x in o.shrunk.schedule],
+            "threads": [t.name for t in o.shrunk.program.threads],
+        },
         "races": None if o.races is None else [
             {"first": x.first, "second": x.second, "locations": list(x.locations),
              "sentence": x.sentence} for x in o.races

@@ -60,3 +60,21 @@ def test_fewest_switches_matches_brute_force_on_tiny(mutant):
 def test_context_switches_counts_thread_changes():
     assert context_switches([]) == 0
     assert context_switches([(0, None), (0, None), (1, None), (0, None)]) == 2
+
+
+def test_deadlock_is_shrunk_to_the_threads_it_needs():
+    o = check("srcu", scenario="self-deadlock")
+    assert o.result.verdict == VIOLATED and o.result.failure.name == "deadlock-free"
+    assert o.shrunk is not None
+    kept = [t.name for t in o.shrunk.program.threads]
+    # whatever was dropped, the smaller model must still deadlock on its schedule
+    _, state = replay(o.shrunk.program, o.shrunk.schedule)
+    assert not o.shrunk.program.finished(state) and not o.shrunk.program.transitions(state)
+    assert set(kept) | {d.split()[-1] for d in o.shrunk.dropped if d.startswith("thread ")} == {
+        t.name for t in o.program.threads}
+    assert len(kept) < len(o.program.threads)
+
+
+def test_invariant_violations_are_not_shrunk_by_model_surgery():
+    o = check(mutant="no-synchronize")
+    assert o.shrunk is None  # unneeded threads simply never run in its counterexample

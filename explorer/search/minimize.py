@@ -11,8 +11,10 @@ so that it never costs more than a small fraction of a check.
 from __future__ import annotations
 
 import heapq
+from dataclasses import replace
 from itertools import count
 
+from ..model import Model, Thread
 from ..program import Program, Transition
 from ..result import DEADLOCK
 
@@ -75,3 +77,45 @@ def fewest_switches(
 
 def context_switches(schedule: list[Transition]) -> int:
     return sum(1 for a, b in zip(schedule, schedule[1:], strict=False) if a[0] != b[0])
+
+
+def shrink(
+    model: Model, target: str, state_limit: int = DEFAULT_STATE_LIMIT
+) -> tuple[Program, list[Transition], list[str]] | None:
+    """Drops threads, then trailing operations, while `target` can still be violated.
+
+    For a property that fails only when the run ends (a final property, a
+    deadlock) every thread of the counterexample runs to its end, so the
+    threads it does not need must be removed from the model to be seen.
+    Returns the smaller program, its easiest violating schedule and what was
+    dropped, or None when nothing can go.
+    """
+    threads = list(model.threads)
+    dropped: list[str] = []
+    best: tuple[Program, list[Transition]] | None = None
+
+    def attempt(candidate: list[Thread]) -> tuple[Program, list[Transition]] | None:
+        program = Program(replace(model, threads=tuple(candidate)))
+        schedule = fewest_switches(program, target, state_limit)
+        return None if schedule is None else (program, schedule)
+
+    for th in list(threads):
+        if len(threads) == 1:
+            break
+        rest = [t for t in threads if t is not th]
+        found = attempt(rest)
+        if found is not None:
+            threads, best = rest, found
+            dropped.append(f"thread {th.name}")
+    for k, th in enumerate(threads):
+        while len(th.ops) > 1:
+            shorter = Thread(th.name, th.ops[:-1])
+            found = attempt(threads[:k] + [shorter] + threads[k + 1:])
+            if found is None:
+                break
+            dropped.append(f"{th.name}'s last operation {th.ops[-1].name}")
+            th = threads[k] = shorter
+            best = found
+    if best is None:
+        return None
+    return best[0], best[1], dropped
