@@ -150,7 +150,6 @@ class _Dpor:
         self.ev: list[Event] = []
         self.evt: list[int] = []  # thread of each event
         self.clock: list[tuple[int, ...]] = []
-        self.seq: list[int] = []
         self.races: list[list[int]] = []
         self.undo: list[tuple[int, list[tuple[int, int, tuple[int, ...]]]]] = []
         self.before: list[State] = []  # state before each event
@@ -170,12 +169,13 @@ class _Dpor:
 
     def push(self, t: int, v: int | None, cs: CompiledStep) -> None:
         """Appends an event to E: vector clock, immediate races, location frontier."""
-        evt, clock_of, seqs = self.evt, self.clock, self.seq
+        # An event's own clock entry is its number among its thread's events.
+        evt, clock_of = self.evt, self.clock
         i = len(evt)
         prev = self.thread_last[t]
         if prev >= 0:
             base = clock_of[prev]
-            seq = seqs[prev] + 1
+            seq = base[t] + 1
         else:
             base = self.zero
             seq = 1
@@ -207,7 +207,8 @@ class _Dpor:
         elif len(preds) == 1:
             c = preds[0]
             clock = tuple(map(max, base, clock_of[c]))
-            races = [c] if base[evt[c]] < seqs[c] else []
+            tc = evt[c]
+            races = [c] if base[tc] < clock_of[c][tc] else []
         else:
             uniq = set(preds)
             clock = base
@@ -216,8 +217,8 @@ class _Dpor:
             # c races with this event unless it happens-before it some other way.
             races = [
                 c for c in uniq
-                if base[evt[c]] < seqs[c]
-                and not any(clock_of[o][evt[c]] >= seqs[c] for o in uniq if o != c)
+                if base[evt[c]] < clock_of[c][evt[c]]
+                and not any(clock_of[o][evt[c]] >= clock_of[c][evt[c]] for o in uniq if o != c)
             ]
         if cs.guard is not None:
             # A guarded step races with every earlier write of what it reads.
@@ -228,7 +229,6 @@ class _Dpor:
         self.ev.append(cs.event if v is None else (t, v, cs.rmask, cs.wmask))
         evt.append(t)
         clock_of.append(clock[:t] + (seq,) + clock[t + 1:])
-        seqs.append(seq)
         self.races.append(races)
         self.undo.append((prev, undo))
         self.thread_last[t] = i
@@ -237,7 +237,6 @@ class _Dpor:
         self.ev.pop()
         t = self.evt.pop()
         self.clock.pop()
-        self.seq.pop()
         self.races.pop()
         prev, undo = self.undo.pop()
         lw, rs = self.last_write, self.reads_since
@@ -439,7 +438,7 @@ class _Dpor:
         a shared prefix needs a different wakeup sequence when the execution
         continues differently); source-DPOR only the races of new events.
         """
-        ev, before, threads, seq = self.ev, self.before, self.p.threads, self.seq
+        ev, before, threads, clock = self.ev, self.before, self.p.threads, self.clock
         n, fresh = len(ev), self.fresh
         # low[k]: the least number of thread k's events that some new event
         # (from `fresh` on) happens after. An old race (e, e') whose e precedes
@@ -452,7 +451,8 @@ class _Dpor:
             want = before[i][threads[t].pc_slot]
             old = i < fresh
             for e in self.races[i]:
-                if old and (low is None or low[ev[e][0]] >= seq[e]):
+                te = ev[e][0]
+                if old and (low is None or low[te] >= clock[e][te]):
                     continue
                 self.reverse(e, t, ev[i][1], i, want)
         # Blocked threads' pending steps race with the writes their guards read.
@@ -470,7 +470,8 @@ class _Dpor:
         only if that is t's next step after notdep(e, E).
         """
         ev, clock = self.ev, self.clock
-        te, se = ev[e][0], self.seq[e]
+        te = ev[e][0]
+        se = clock[e][te]
         notdep = [ev[j] for j in range(e + 1, len(ev)) if clock[j][te] < se]
         if i < len(ev):
             last: Event | None = ev[i]  # same thread and step as event i
