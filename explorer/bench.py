@@ -7,6 +7,7 @@ same run. Figures go to reports/bench.json, reports/bench.md and a PNG plot.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import platform
@@ -26,55 +27,76 @@ from .family import BadInput
 STRATEGIES = ("naive", "stateful", "dpor", "optimal")
 NAIVE_TIMEOUT = 20.0  # seconds; naive past this is reported as not finished
 
-# What ../shared/anchors.md reports for the peers (abstract SRCU, SC, 2 pages).
-ANCHORS: dict[tuple[int, int], str] = {
-    (1, 0): "SPIN 1.1K states 0.1 s; frontrun 15 execs 0.4 s",
-    (2, 0): "frontrun 1,789 execs 19.8 s",
-    (1, 1): "frontrun 3,319 execs 24.2 s",
-    (2, 1): "SPIN 836K states 0.8 s; frontrun >30 s",
-    (3, 1): "SPIN 23.1M states 44 s 2.2 GB; GenMC (per-CPU, SC) 438 execs 0.30 s ~90 MB; "
-    "frontrun >30 s",
-}
-GENMC_31_SECONDS = 0.30
-SPIN_31_MB = 2200
-
 
 @dataclass(frozen=True)
 class Case:
-    get_folio: int
-    fallocate: int
-    pages: int
-    present: str = "0"  # the default scenario's: page 0 has a folio at the start
+    """One scenario to measure: `--set` settings of the suite's model."""
 
-    @property
-    def name(self) -> str:
-        cold = "-cold" if self.present == "" else ""
-        return f"gf{self.get_folio}-fa{self.fallocate}-p{self.pages}{cold}"
+    name: str
+    settings: Mapping[str, str]
+    x: int = 0  # where it sits on the plot's x axis
+    panel: str = ""  # which plot panel it belongs to ("": not plotted)
+    quick: bool = True  # part of `explorer bench --quick`
 
-    def settings(self) -> dict[str, str]:
-        return {
-            "get_folio": str(self.get_folio),
-            "fallocate": str(self.fallocate),
-            "pages": str(self.pages),
-            "present": self.present,
-        }
+    def within(self, other: Case) -> bool:
+        """Every numeric setting at most other's: if other is too big, so is this."""
+        for key, value in self.settings.items():
+            mine, theirs = value, other.settings.get(key, value)
+            if mine.isdigit() and theirs.isdigit() and int(mine) > int(theirs):
+                return False
+        return True
 
 
-def default_cases() -> list[Case]:
-    cases = [Case(g, f, p) for p in (1, 2) for f in (0, 1) for g in (1, 2, 3, 4)]
-    # Stress: no folio at the start, so every get_folio takes the SRCU slow path.
-    return cases + [Case(g, 1, 2, present="") for g in (2, 3)]
+@dataclass(frozen=True)
+class Suite:
+    """What to measure, and the peers' figures to set beside ours (from specs/)."""
+
+    model: str
+    title: str
+    legend: str
+    cases: tuple[Case, ...]
+    x_label: str
+    anchors: Mapping[str, str]  # case name -> the peers' figures on it
+    headline_case: str  # compared in one sentence with GenMC's time and SPIN's memory
+    genmc_seconds: float
+    spin_mb: float
+    memory_settings: Mapping[str, str]
+
+
+def load_suite(module: str | None = None) -> Suite:
+    name = module or os.environ.get("EXPLORER_BENCH", "specs.bench_suite")
+    suite = importlib.import_module(name).SUITE
+    assert isinstance(suite, Suite)
+    return suite
 
 
 # -- one measurement (runs in a child interpreter) --------------------------------
 
 
-def measure(settings: Mapping[str, str], strategy: str, budget: Budget) -> dict[str, Any]:
+def peak_rss_kb() -> int:
+    """This process's peak resident set, in kB.
+
+    VmHWM belongs to the current program image; ru_maxrss survives exec on
+    Linux and so would count the parent's memory at fork time.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def measure(
+    model: str, settings: Mapping[str, str], strategy: str, budget: Budget
+) -> dict[str, Any]:
     from .api import prepare
     from .search import run
 
-    _, program = prepare(settings=settings)
-    base_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    _, program = prepare(model, settings=settings)
+    base_kb = peak_rss_kb()
     start = time.perf_counter()
     result = run(strategy, program, budget, progress=False)
     seconds = time.perf_counter() - start
@@ -91,7 +113,7 @@ def measure(settings: Mapping[str, str], strategy: str, budget: Budget) -> dict[
         "redundant": st.redundant,
         "seconds": seconds,
         "base_rss_kb": base_kb,
-        "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "peak_rss_kb": peak_rss_kb(),
     }
 
 
@@ -127,9 +149,9 @@ class Row:
         first = self.runs[0]
         out: dict[str, Any] = {
             "case": self.case.name,
-            "get_folio": self.case.get_folio,
-            "fallocate": self.case.fallocate,
-            "pages": self.case.pages,
+            "settings": dict(self.case.settings),
+            "x": self.case.x,
+            "panel": self.case.panel,
             "strategy": self.strategy,
             "finished": self.finished,
             "verdict": first["verdict"],
@@ -150,21 +172,20 @@ class Row:
 
 
 def run_bench(
-    cases: list[Case], strategies: tuple[str, ...], repeats: int, naive_timeout: float,
-    log: Any = sys.stderr,
+    suite: Suite, cases: list[Case], strategies: tuple[str, ...], repeats: int,
+    naive_timeout: float, log: Any = sys.stderr,
 ) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
     naive_dead: list[Case] = []  # naive did not finish these: skip every bigger case
     for case in cases:
         for strategy in strategies:
             row = Row(case, strategy)
-            if strategy == "naive" and any(
-                d.get_folio <= case.get_folio and d.fallocate <= case.fallocate
-                and d.pages <= case.pages for d in naive_dead
-            ):
+            if strategy == "naive" and any(d.within(case) for d in naive_dead):
                 continue
             for _ in range(repeats):
-                spec: dict[str, Any] = {"settings": case.settings(), "strategy": strategy}
+                spec: dict[str, Any] = {
+                    "model": suite.model, "settings": dict(case.settings), "strategy": strategy,
+                }
                 if strategy == "naive":
                     spec["timeout"] = naive_timeout
                 res = _worker(spec)
@@ -173,14 +194,15 @@ def run_bench(
                     break  # a run that did not finish is not repeated
             summary = row.summary()
             rows.append(summary)
-            print(f"{case.name:<14} {strategy:<9} "
+            print(f"{case.name:<16} {strategy:<9} "
                   f"{summary['executions'] or 0:>10,} execs {summary['events'] or 0:>11,} events "
                   f"{summary['seconds_median']:8.3f} s  {summary['verdict']}", file=log)
             if strategy == "naive" and not row.finished:
                 naive_dead.append(case)
-    memory = memory_check(log)
+    memory = memory_check(suite, log)
     return {
         "tool": "explorer bench",
+        "model": suite.model,
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
                     "platform": platform.platform()},
@@ -191,14 +213,15 @@ def run_bench(
     }
 
 
-def memory_check(log: Any) -> dict[str, Any]:
+def memory_check(suite: Suite, log: Any) -> dict[str, Any]:
     """Peak RSS after 1,000 and after 100,000 executions of a big scenario, per strategy."""
-    settings = {"get_folio": "4", "fallocate": "2", "pages": "2", "present": ""}
+    settings = dict(suite.memory_settings)
     out: dict[str, Any] = {"settings": settings, "strategies": {}}
     for strategy in ("dpor", "optimal"):
         runs: dict[str, Any] = {}
         for n in (1_000, 100_000):
-            res = _worker({"settings": settings, "strategy": strategy, "max_executions": n})
+            res = _worker({"model": suite.model, "settings": settings, "strategy": strategy,
+                           "max_executions": n})
             runs[str(n)] = {
                 "executions": res.get("executions"),
                 "events": res.get("events"),
@@ -222,22 +245,19 @@ def _ratio(a: float | None, b: float | None) -> str:
     return f"{r:,.1f}×" if r < 1e5 else f"{r:.2e}×"
 
 
-def markdown(data: dict[str, Any], plot_name: str | None) -> str:
+def markdown(suite: Suite, data: dict[str, Any], plot_name: str | None) -> str:
     rows = data["rows"]
     by = {(r["case"], r["strategy"]): r for r in rows}
     cases = list(dict.fromkeys(r["case"] for r in rows))
     lines = [
-        "# Benchmark: guest_memfd freeze, abstract SRCU, SC",
+        f"# Benchmark: {suite.title}",
         "",
         f"Generated by `explorer bench` on {data['date']} ({data['machine']['platform']}, "
         f"Python {data['machine']['python']}, {data['machine']['cpus']} CPUs). "
         f"Times are medians of {data['repeats']} runs, each in a fresh interpreter; "
         f"naive is cut at {data['naive_timeout_seconds']:g} s.",
         "",
-        "Case `gfN-faM-pK`: N get_folio threads, M fallocate threads (mode either), "
-        "1 preserver, K pages, as the default scenario otherwise: page 0 has a folio at the "
-        "start, get_folio thread j faults on page j mod K. `-cold`: no folio at the start, "
-        "so every get_folio takes the SRCU slow path.",
+        suite.legend,
         "",
         "| case | strategy | executions | sleep-blocked | events | time (s) | events/s | "
         "peak RSS (MB) | above base (MB) |",
@@ -280,19 +300,20 @@ def markdown(data: dict[str, Any], plot_name: str | None) -> str:
         )
     lines += ["", "## Against the peers (../shared/anchors.md)", "",
               "| case | optimal time (s) | optimal peak RSS (MB) | peers |", "|---|---:|---:|---|"]
-    for (g, f), text in ANCHORS.items():
-        op = by.get((f"gf{g}-fa{f}-p2", "optimal"))
+    for name, text in suite.anchors.items():
+        op = by.get((name, "optimal"))
         if op and op["finished"]:
-            lines.append(f"| gf{g}-fa{f}-p2 | {op['seconds_median']:.3f} | "
+            lines.append(f"| {name} | {op['seconds_median']:.3f} | "
                          f"{op['peak_rss_mb']:.1f} | {text} |")
-    op31 = by.get(("gf3-fa1-p2", "optimal"))
-    if op31 and op31["finished"]:
+    head = by.get((suite.headline_case, "optimal"))
+    if head and head["finished"]:
         lines += [
             "",
-            f"(3,1): optimal takes {op31['seconds_median']:.3f} s against GenMC's "
-            f"{GENMC_31_SECONDS} s (ratio {op31['seconds_median'] / GENMC_31_SECONDS:.2f}) and "
-            f"peaks at {op31['peak_rss_mb']:.1f} MB against SPIN's {SPIN_31_MB} MB "
-            f"({op31['rss_above_base_mb']:.1f} MB above the interpreter's own footprint).",
+            f"{suite.headline_case}: optimal takes {head['seconds_median']:.3f} s against "
+            f"GenMC's {suite.genmc_seconds} s (ratio "
+            f"{head['seconds_median'] / suite.genmc_seconds:.2f}) and peaks at "
+            f"{head['peak_rss_mb']:.1f} MB against SPIN's {suite.spin_mb:g} MB "
+            f"({head['rss_above_base_mb']:.1f} MB above the interpreter's own footprint).",
         ]
     mem = data["memory"]
     lines += [
@@ -319,7 +340,7 @@ def markdown(data: dict[str, Any], plot_name: str | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot(data: dict[str, Any], path: Path) -> bool:
+def plot(suite: Suite, data: dict[str, Any], path: Path) -> bool:
     try:
         import matplotlib
 
@@ -327,32 +348,36 @@ def plot(data: dict[str, Any], path: Path) -> bool:
         import matplotlib.pyplot as plt
     except ImportError:
         return False
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
-    for ax, fa in zip(axes, (0, 1), strict=True):
-        series = {
-            "naive": ("naive executions", lambda r: r["executions"]),
-            "stateful": ("schedules (what naive would run; counted by stateful)",
-                         lambda r: r["schedules"]),
-            "dpor": ("dpor executions + sleep-blocked runs",
-                     lambda r: r["executions"] + r["sleep_blocked"]),
-            "optimal": ("optimal executions (= Mazurkiewicz traces)", lambda r: r["executions"]),
-        }
+    panels = list(dict.fromkeys(r["panel"] for r in data["rows"] if r["panel"]))
+    if not panels:
+        return False
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.2), sharey=True,
+                             squeeze=False)
+    series = {
+        "naive": ("naive executions", lambda r: r["executions"]),
+        "stateful": ("schedules (what naive would run; counted by stateful)",
+                     lambda r: r["schedules"]),
+        "dpor": ("dpor executions + sleep-blocked runs",
+                 lambda r: r["executions"] + r["sleep_blocked"]),
+        "optimal": ("optimal executions (= Mazurkiewicz traces)", lambda r: r["executions"]),
+    }
+    for ax, panel in zip(axes[0], panels, strict=True):
+        xs: set[int] = set()
         for strategy, (label, value) in series.items():
             pts = sorted(
-                (r["get_folio"], value(r))
-                for r in data["rows"]
-                if r["strategy"] == strategy and r["fallocate"] == fa and r["pages"] == 2
-                and r["finished"] and not r["case"].endswith("-cold")
+                (r["x"], value(r)) for r in data["rows"]
+                if r["strategy"] == strategy and r["panel"] == panel and r["finished"]
             )
+            xs.update(p[0] for p in pts)
             if pts:
                 ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=label)
-        ax.set_xticks([1, 2, 3, 4])
+        ax.set_xticks(sorted(xs))
         ax.set_yscale("log")
-        ax.set_xlabel("get_folio threads")
-        ax.set_title(f"{fa} fallocate thread(s), 2 pages, 1 preserver")
+        ax.set_xlabel(suite.x_label)
+        ax.set_title(panel)
         ax.grid(True, which="both", alpha=0.3)
-    axes[0].set_ylabel("executions")
-    axes[1].legend(fontsize=8)
+    axes[0][0].set_ylabel("executions")
+    axes[0][-1].legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     return True
@@ -370,22 +395,23 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:
         spec = json.loads(args.worker)
         budget = Budget(max_executions=spec.get("max_executions"), timeout=spec.get("timeout"))
-        print(json.dumps(measure(spec["settings"], spec["strategy"], budget)))
+        print(json.dumps(measure(spec["model"], spec["settings"], spec["strategy"], budget)))
         return 0
     if args.repeats < 1:
         raise BadInput("--repeats must be at least 1")
-    cases = default_cases()
+    suite = load_suite()
+    cases = list(suite.cases)
     repeats = args.repeats
     if args.quick:
-        cases = [c for c in cases if c.get_folio <= 2]
+        cases = [c for c in cases if c.quick]
         repeats = 1
-    data = run_bench(cases, STRATEGIES, repeats, NAIVE_TIMEOUT)
+    data = run_bench(suite, cases, STRATEGIES, repeats, NAIVE_TIMEOUT)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "bench.json").write_text(json.dumps(data, indent=2) + "\n")
     png = out / "bench.png"
-    drawn = plot(data, png)
-    (out / "bench.md").write_text(markdown(data, png.name if drawn else None))
+    drawn = plot(suite, data, png)
+    (out / "bench.md").write_text(markdown(suite, data, png.name if drawn else None))
     print(f"wrote {out / 'bench.json'}, {out / 'bench.md'}" + (f", {png}" if drawn else ""))
     return 0
 

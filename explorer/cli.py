@@ -15,7 +15,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from . import api, graph, report, schedule
+from . import api, report, schedule
 from .budget import Budget
 from .catalog import load
 from .family import BadInput, parse_settings
@@ -128,6 +128,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.schedule_out and os.path.lexists(args.schedule_out):
         raise BadInput(f"--schedule-out {args.schedule_out}: file exists (will not overwrite it)")
     if args.graph:
+        from . import graph  # networkx: only when a graph is asked for
+
         graph.check_format(args.graph)
     budget = Budget(args.max_executions, args.timeout, args.max_steps, args.seed)
     progress = False if args.json and args.progress is None else args.progress
@@ -152,6 +154,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
+    from . import graph
+
     graph.check_format(args.out)
     sf = schedule.load(args.file)
     try:

@@ -1,0 +1,50 @@
+"""What `explorer bench` measures: the guest_memfd scenarios, and the peers' figures on them."""
+
+from __future__ import annotations
+
+from explorer.bench import Case, Suite
+
+LEGEND = (
+    "Case `gfN-faM-pK`: N get_folio threads, M fallocate threads (mode either), "
+    "1 preserver, K pages, as the default scenario otherwise: page 0 has a folio at the "
+    "start, get_folio thread j faults on page j mod K. `-cold`: no folio at the start, "
+    "so every get_folio takes the SRCU slow path."
+)
+
+
+def _case(get_folio: int, fallocate: int, pages: int, cold: bool = False) -> Case:
+    name = f"gf{get_folio}-fa{fallocate}-p{pages}" + ("-cold" if cold else "")
+    settings = {"get_folio": str(get_folio), "fallocate": str(fallocate),
+                "pages": str(pages), "present": "" if cold else "0"}
+    panel = "" if cold or pages != 2 else f"{fallocate} fallocate thread(s), 2 pages, 1 preserver"
+    return Case(name, settings, x=get_folio, panel=panel, quick=get_folio <= 2)
+
+
+CASES = tuple(
+    [_case(g, f, p) for p in (1, 2) for f in (0, 1) for g in (1, 2, 3, 4)]
+    # Stress: no folio at the start, so every get_folio takes the SRCU slow path.
+    + [_case(g, 1, 2, cold=True) for g in (2, 3)]
+)
+
+# What ../shared/anchors.md reports for the peers (abstract SRCU, SC, 2 pages).
+ANCHORS = {
+    "gf1-fa0-p2": "SPIN 1.1K states 0.1 s; frontrun 15 execs 0.4 s",
+    "gf2-fa0-p2": "frontrun 1,789 execs 19.8 s",
+    "gf1-fa1-p2": "frontrun 3,319 execs 24.2 s",
+    "gf2-fa1-p2": "SPIN 836K states 0.8 s; frontrun >30 s",
+    "gf3-fa1-p2": "SPIN 23.1M states 44 s 2.2 GB; GenMC (per-CPU, SC) 438 execs 0.30 s "
+    "~90 MB; frontrun >30 s",
+}
+
+SUITE = Suite(
+    model="guest_memfd",
+    title="guest_memfd freeze, abstract SRCU, SC",
+    legend=LEGEND,
+    cases=CASES,
+    x_label="get_folio threads",
+    anchors=ANCHORS,
+    headline_case="gf3-fa1-p2",
+    genmc_seconds=0.30,
+    spin_mb=2200,
+    memory_settings={"get_folio": "4", "fallocate": "2", "pages": "2", "present": ""},
+)
