@@ -40,7 +40,6 @@ from typing import Any
 import networkx as nx
 
 from .family import BadInput
-from .html import to_html
 from .program import Program, StepRecord, Transition, render
 from .result import DEADLOCK, Failure
 from .trace import replay
@@ -289,6 +288,8 @@ def export(graph: nx.MultiDiGraph, path: str | Path) -> None:
         data = nx.node_link_data(graph, edges="edges")
         path.write_text(json.dumps(data, indent=2) + "\n")
     elif ext == ".html":
+        from .html import to_html  # html imports this module's KINDS
+
         path.write_text(to_html(graph), encoding="utf-8")
     elif ext == ".svg":
         dot = shutil.which("dot")

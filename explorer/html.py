@@ -22,7 +22,7 @@ from typing import Any
 
 import networkx as nx
 
-KINDS = ("po", "rf", "co", "fr", "hb", "gp")
+from .graph import KINDS
 
 COLOURS = {
     "po": "#333333",

@@ -7,12 +7,10 @@ import subprocess
 import sys
 
 import pytest
+from common import MUTANTS
 
 from explorer.api import check
 from explorer.explain import _violates
-
-MUTANTS = ["no-synchronize", "check-before-lock", "unlock-before-alloc",
-           "flag-after-synchronize", "fallocate-unchecked"]
 
 
 @pytest.mark.parametrize("mutant", MUTANTS)

@@ -9,6 +9,7 @@ from collections import defaultdict
 
 import networkx as nx
 import pytest
+from common import MUTANTS
 
 from explorer import graph as graph_mod
 from explorer.api import prepare
@@ -16,14 +17,6 @@ from explorer.family import BadInput
 from explorer.graph import execution_graph, export, from_outcome
 from explorer.report import why_lines
 from explorer.result import DEADLOCK
-
-MUTANTS = (
-    "no-synchronize",
-    "check-before-lock",
-    "unlock-before-alloc",
-    "flag-after-synchronize",
-    "fallocate-unchecked",
-)
 
 # srcu default model: threads reader0 (nests twice), reader1, updater.
 R0, R1, UP = 0, 1, 2

@@ -8,11 +8,9 @@ import sys
 
 import networkx as nx
 import pytest
+from common import MUTANTS
 
 from explorer.api import check
-
-MUTANTS = ["no-synchronize", "check-before-lock", "unlock-before-alloc",
-           "flag-after-synchronize", "fallocate-unchecked"]
 
 
 def run(cwd, *args):

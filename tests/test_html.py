@@ -23,6 +23,7 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
+from common import MUTANTS
 
 from explorer import graph as graph_mod
 from explorer.api import check
@@ -30,13 +31,7 @@ from explorer.graph import FORMATS, export, from_outcome
 from explorer.html import KINDS, to_html
 
 ROOT = Path(__file__).resolve().parent.parent
-MUTANTS = (
-    "no-synchronize",
-    "check-before-lock",
-    "unlock-before-alloc",
-    "flag-after-synchronize",
-    "fallocate-unchecked",
-)
+
 DEFAULT_MUTANT = "no-synchronize"
 SCREENSHOT = ROOT / "reports" / "counterexample.png"
 CHROMIUM_FLAGS = (

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from common import MUTANTS
 
 from explorer.api import check, prepare
 from explorer.result import VIOLATED
 from explorer.search.minimize import context_switches, fewest_switches
 from explorer.trace import replay
-
-MUTANTS = ["no-synchronize", "check-before-lock", "unlock-before-alloc",
-           "flag-after-synchronize", "fallocate-unchecked"]
 
 
 @pytest.mark.parametrize("mutant", MUTANTS)

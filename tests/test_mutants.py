@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from common import MUTANTS
 
 from explorer.catalog import load
 from explorer.report import why_lines
 from explorer.result import HOLDS, VIOLATED
 from explorer.trace import replay
 
-MUTANTS = (
-    "no-synchronize",
-    "check-before-lock",
-    "unlock-before-alloc",
-    "flag-after-synchronize",
-    "fallocate-unchecked",
-)
 NO_CHANGE = "no-change-after-freeze"
 KERNEL_FILE = "guest_memfd.c"
 

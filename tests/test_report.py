@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from common import MUTANTS
 
 from explorer.api import check
 from explorer.report import WIDTH, swimlane, text
-
-MUTANTS = ["no-synchronize", "check-before-lock", "unlock-before-alloc",
-           "flag-after-synchronize", "fallocate-unchecked"]
 
 
 @pytest.mark.parametrize("mutant", MUTANTS)
