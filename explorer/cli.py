@@ -1,4 +1,4 @@
-"""`explorer check | list | replay`: a thin layer over explorer.api.
+"""`explorer check | list | replay | graph | bench`: a thin layer over explorer.api.
 
 Exit codes: 0 every property holds (exhaustively), 1 a violation was found,
 2 bad input or a model error, 3 incomplete (a budget ran out).
