@@ -17,12 +17,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .args import OneLineParser, positive_int
 from .budget import Budget
-from .family import BadInput
 
 STRATEGIES = ("naive", "stateful", "dpor", "optimal")
 NAIVE_TIMEOUT = 20.0  # seconds; naive past this is reported as not finished
@@ -100,18 +100,11 @@ def measure(
     start = time.perf_counter()
     result = run(strategy, program, budget, progress=False)
     seconds = time.perf_counter() - start
-    st = result.stats
     return {
         "verdict": result.verdict,
         "reason": result.reason,
-        "executions": st.executions,
-        "schedules": st.schedules,
-        "states": st.states,
-        "events": st.events,
-        "sleep_blocked": st.sleep_blocked,
-        "deadlocked": st.deadlocked,
-        "redundant": st.redundant,
-        "seconds": seconds,
+        **asdict(result.stats),
+        "seconds": seconds,  # around the search alone, as the stats' own
         "base_rss_kb": base_kb,
         "peak_rss_kb": peak_rss_kb(),
     }
@@ -386,9 +379,9 @@ def plot(suite: Suite, data: dict[str, Any], path: Path) -> bool:
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="explorer bench")
+    parser = OneLineParser(prog="explorer bench")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=positive_int, default=3)
     parser.add_argument("--quick", action="store_true", help="small cases only, one run each")
     parser.add_argument("--out", default="reports", help="directory for bench.json/md/png")
     args = parser.parse_args(argv)
@@ -397,8 +390,6 @@ def main(argv: list[str] | None = None) -> int:
         budget = Budget(max_executions=spec.get("max_executions"), timeout=spec.get("timeout"))
         print(json.dumps(measure(spec["model"], spec["settings"], spec["strategy"], budget)))
         return 0
-    if args.repeats < 1:
-        raise BadInput("--repeats must be at least 1")
     suite = load_suite()
     cases = list(suite.cases)
     repeats = args.repeats

@@ -52,11 +52,6 @@ class Meter:
             self._last_events = events
             self.bar.set_postfix(executions=executions, states=states, refresh=False)
 
-    def execution_done(self, executions: int) -> None:
-        limit = self.budget.max_executions
-        if limit is not None and executions >= limit:
-            raise OutOfBudget(f"--max-executions {limit} reached")
-
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()

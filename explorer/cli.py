@@ -16,41 +16,13 @@ import traceback
 from collections.abc import Sequence
 
 from . import api, report, schedule
+from .args import EXIT_BAD_INPUT, OneLineParser, positive_float, positive_int
 from .budget import Budget
 from .catalog import load
 from .family import BadInput, parse_settings
 from .model import ModelError
 from .result import VIOLATED
 from .search import DEFAULT_STRATEGY, STRATEGIES
-
-EXIT_BAD_INPUT = 2
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports a bad command line on one line, exit 2."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text} must be a positive number of seconds")
-    return value
 
 
 def _add_model_args(p: argparse.ArgumentParser) -> None:
@@ -61,9 +33,9 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="explorer", description=__doc__,
+    parser = OneLineParser(prog="explorer", description=__doc__,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 
     c = sub.add_parser("check", help="explore every interleaving and check the properties")
     _add_model_args(c)
@@ -72,11 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"search strategy (default: {DEFAULT_STRATEGY})")
     c.add_argument("--memory-model", default="sc", choices=list(api.MEMORY_MODELS))
     c.add_argument("--srcu", default="abstract", help="SRCU model (default: abstract)")
-    c.add_argument("--max-executions", type=_positive_int, metavar="N",
+    c.add_argument("--max-executions", type=positive_int, metavar="N",
                    help="stop after N executions (the verdict is then incomplete)")
-    c.add_argument("--timeout", type=_positive_float, metavar="S",
+    c.add_argument("--timeout", type=positive_float, metavar="S",
                    help="stop after S seconds (the verdict is then incomplete)")
-    c.add_argument("--max-steps", type=_positive_int, default=Budget.max_steps, metavar="N",
+    c.add_argument("--max-steps", type=positive_int, default=Budget.max_steps, metavar="N",
                    help="steps one thread may take in one execution before it counts as "
                    f"never finishing (default: {Budget.max_steps})")
     c.add_argument("--seed", type=int, default=0, help="seed of the random strategy")
@@ -109,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="show every parameter of the scenario with its value")
 
     b = sub.add_parser("bench", help="measure every strategy; write reports/bench.{json,md,png}")
-    b.add_argument("--repeats", type=_positive_int, default=3, help="runs per measurement")
+    b.add_argument("--repeats", type=positive_int, default=3, help="runs per measurement")
     b.add_argument("--quick", action="store_true", help="small cases, one run each")
     b.add_argument("--out", default="reports", help="output directory (default: reports)")
     return parser

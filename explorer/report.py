@@ -27,7 +27,7 @@ from . import __version__
 from .api import Outcome
 from .expr import Ghost, Shared, variables
 from .program import StepRecord, render
-from .result import ERROR, HOLDS, INCOMPLETE, VIOLATED
+from .result import HOLDS, INCOMPLETE, VIOLATED
 from .search.minimize import context_switches
 
 SCHEMA = 1
@@ -265,4 +265,4 @@ def dumps(o: Outcome, schedule_file: str | None = None) -> str:
     return json.dumps(to_json(o, schedule_file), indent=2)
 
 
-__all__ = ["ERROR", "dumps", "headline", "text", "to_json"]
+__all__ = ["dumps", "headline", "text", "to_json"]

@@ -22,9 +22,11 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from multiprocessing import Pool
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from tqdm import tqdm
+
+from explorer.args import OneLineParser, positive_int
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = ROOT / "tests"
@@ -39,22 +41,6 @@ def _randprog() -> Any:
     return randprog
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        print(f"soak: error: {message}", file=sys.stderr)
-        sys.exit(2)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
-    return value
-
-
 def _seed(text: str) -> int:
     try:
         return int(text)
@@ -63,12 +49,12 @@ def _seed(text: str) -> int:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    p = _Parser(prog="python -m specs.soak", description=__doc__.split("\n\n")[0])
-    p.add_argument("--programs", type=_positive, default=10_000, help="how many (default 10000)")
+    p = OneLineParser(prog="python -m specs.soak", description=__doc__.split("\n\n")[0])
+    p.add_argument("--programs", type=positive_int, default=10_000, help="how many (default 10000)")
     p.add_argument("--seed", type=_seed, default=0, help="seed of the run (default 0)")
     p.add_argument("--out", default="reports/soak.json",
                    help="JSON report (default reports/soak.json); the .md goes next to it")
-    p.add_argument("--jobs", type=_positive, default=1, help="worker processes (default 1)")
+    p.add_argument("--jobs", type=positive_int, default=1, help="worker processes (default 1)")
     args = p.parse_args(argv)
     out = Path(args.out)
     if out.suffix != ".json":

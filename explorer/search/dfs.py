@@ -107,6 +107,7 @@ def _run(program: Program, cache: bool, budget: Budget, meter: Meter, stats: Sta
             states += 1
             bad = failing_inv(s)
             if bad is not None:
+                executions += 1  # the violating run counts, as any run that ends
                 schedule = [f[1][f[2] - 1] for f in stack]
                 raise Found(Failure(bad.name, bad.description), schedule)
             trans2 = transitions(s)

@@ -325,8 +325,6 @@ class _Dpor:
 
     def resolve(self, s: State, trans: list[Transition]) -> list[Transition]:
         """Keeps, for a thread at a choice, only the value the oracle gives it."""
-        if all(v is None for _, v in trans):
-            return trans
         out: list[Transition] = []
         for t, v in trans:
             if v is None:
@@ -374,10 +372,10 @@ class _Dpor:
             self.choices_made[t] += 1
         bad = p.failing_invariant(s2) if p.invariants else None
         if bad is not None:
+            st.executions += 1  # the violating run counts, as any run that ends
             if self.outcomes is None:
                 raise Found(Failure(bad.name, bad.description), self.schedule())
             self.outcomes.violations.add(bad.name)
-            st.executions += 1
             self.reverse_races(s2)
         else:
             # The child's sleep set: what sleeps here and is independent of ev.
