@@ -43,6 +43,9 @@ class OpBuilder:
         atomic: bool = False,
         waits_for: str = "",
         tags: tuple[str, ...] = (),
+        order: str = "plain",
+        fence: str = "",
+        cpu: str = "",
     ) -> str:
         self.steps.append(
             Step(
@@ -58,6 +61,9 @@ class OpBuilder:
                 atomic=atomic,
                 waits_for=waits_for,
                 tags=tags,
+                order=order,
+                fence=fence,
+                cpu=cpu,
             )
         )
         return label

@@ -19,6 +19,19 @@ from .expr import MASK, TRUE, Expr, Ghost, Local, Shared, Var, lift, variables
 DONE = "<return>"
 """The label an operation jumps to when it returns."""
 
+# How a step's shared access is ordered (Step.order). Under SC they are all the
+# same; explorer/memory.py gives them their meaning under TSO and PSO.
+ORDERS = ("plain", "once", "acquire", "release", "relaxed", "full")
+# plain, once    C access / READ_ONCE / WRITE_ONCE; a step that reads and writes
+#                one location with these is a load and a store done at once
+#                (this_cpu_inc(): atomic only against its own CPU)
+# acquire        smp_load_acquire()       (a load)
+# release        smp_store_release()      (a store)
+# relaxed        atomic_*_relaxed(), atomic_inc(): an atomic RMW, unordered
+# full           a fully ordered access: xchg(), cmpxchg(), atomic_*_return(),
+#                and primitives (the abstract SRCU) that imply smp_mb()
+FENCES = ("mb", "rmb", "wmb")  # smp_mb(), smp_rmb(), smp_wmb()
+
 
 class ModelError(Exception):
     """A model is malformed (caught on load) or misbehaves (caught while exploring)."""
@@ -84,6 +97,9 @@ class Step:
     # What the step is, for reports and graphs, e.g. ("srcu.lock:srcu",): the
     # engine never interprets tags, exporters may.
     tags: tuple[str, ...] = ()
+    order: str = "plain"  # how its shared access is ordered (ORDERS)
+    fence: str = ""  # "" or one of FENCES: then the step accesses no shared location
+    cpu: str = ""  # the CPU it runs on when not its thread's (a migrated task)
 
     @property
     def is_local(self) -> bool:
@@ -110,6 +126,14 @@ class Operation:
 class Thread:
     name: str
     ops: tuple[Operation, ...]
+    cpu: str = ""  # the CPU whose store buffer its stores enter ("": its own name)
+    # A daemon never returns: it is not waited for at the end of a run and is
+    # never reported as blocked (the store-buffer flushers of explorer/memory.py).
+    daemon: bool = False
+
+    @property
+    def home(self) -> str:
+        return self.cpu or self.name
 
 
 @dataclass(frozen=True)
@@ -237,6 +261,7 @@ def _validate_op(model: Model, thread: Thread, op: Operation) -> None:
                 raise ModelError(f"{where}: assigns unknown variable {lhs.name!r}")
             if lhs.name not in declared_writes:
                 raise ModelError(f"{where}: writes {lhs.name!r} without declaring it")
+        _validate_access(model, step, where)
         targets = [lhs for lhs, _ in step.update]
         if len(set(targets)) != len(targets):
             raise ModelError(f"{where}: assigns the same variable twice")
@@ -251,3 +276,22 @@ def _validate_op(model: Model, thread: Thread, op: Operation) -> None:
                 f"{where}: touches {len(touched)} shared locations "
                 f"({', '.join(sorted(touched))}); a step makes at most one shared access"
             )
+
+
+def _validate_access(model: Model, step: Step, where: str) -> None:
+    """An ordering annotation must fit the access the step makes."""
+    if step.order not in ORDERS:
+        raise ModelError(f"{where}: unknown order {step.order!r} (known: {', '.join(ORDERS)})")
+    loads = {n for n in step.reads if n in model.shared}
+    stores = {n for n in step.writes if n in model.shared}
+    if step.fence:
+        if step.fence not in FENCES:
+            raise ModelError(f"{where}: unknown fence {step.fence!r} (known: {', '.join(FENCES)})")
+        if loads or stores:
+            raise ModelError(f"{where}: a fence accesses no shared location")
+    if step.order == "acquire" and (stores or not loads):
+        raise ModelError(f"{where}: an acquire step must load and not store")
+    if step.order == "release" and (loads or not stores):
+        raise ModelError(f"{where}: a release step must store and not load")
+    if step.order == "relaxed" and not (loads & stores):
+        raise ModelError(f"{where}: a relaxed atomic must read and write one location")

@@ -64,6 +64,7 @@ class ThreadCode:
     entry: int
     steps: list[CompiledStep]
     local_slots: dict[tuple[int, str], int]  # (op index, local name) -> slot
+    daemon: bool = False  # never returns; not waited for (see model.Thread)
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,7 @@ class Program:
         self.threads: list[ThreadCode] = [
             self._compile_thread(i, t) for i, t in enumerate(model.threads)
         ]
+        self._waited = [c for c in self.threads if not c.daemon]
         self.invariants = [p for p in model.properties if p.kind == "invariant"]
         self.finals = [p for p in model.properties if p.kind == "final"]
         self._inv = self._compile_props(self.invariants)
@@ -148,7 +150,9 @@ class Program:
         for k, _op in enumerate(thread.ops):
             after = thread.ops[k + 1] if k + 1 < len(thread.ops) else None
             pcs[(k, DONE)] = pcs[(k + 1, after.entry)] if after else THREAD_DONE
-        code = ThreadCode(thread.name, pc_slot, pcs[(0, thread.ops[0].entry)], [], local_slots)
+        code = ThreadCode(
+            thread.name, pc_slot, pcs[(0, thread.ops[0].entry)], [], local_slots, thread.daemon
+        )
         for k, op in enumerate(thread.ops):
             slot = dict(self.slot)
             for (opk, name), s in local_slots.items():
@@ -317,7 +321,8 @@ class Program:
         return n
 
     def finished(self, s: State) -> bool:
-        return all(s[c.pc_slot] < 0 for c in self.threads)
+        """Every thread that is not a daemon has returned."""
+        return all(s[c.pc_slot] < 0 for c in self._waited)
 
     def failing_invariant(self, s: State) -> Property | None:
         i = self._inv(s)
@@ -336,7 +341,7 @@ class Program:
         out = []
         for t, code in enumerate(self.threads):
             pc = s[code.pc_slot]
-            if pc >= 0:
+            if pc >= 0 and not code.daemon:
                 st = code.steps[pc]
                 if st.guard is not None and not st.guard(s):
                     out.append((t, st))

@@ -212,7 +212,7 @@ def emit_get_folio(
     ctx.srcu.read_lock(
         b, ctx.thread, lock,
         alloc if m == "check-before-lock" else check,
-        f"{GMEM}:111", "idx = srcu_read_lock(&kvm_gmem_freeze_srcu);",
+        f"{GMEM}:111", "idx = srcu_read_lock(&kvm_gmem_freeze_srcu);", idx=p + "idx",
     )
     if m == "check-before-lock":
         eperm = p + "return_eperm"
@@ -224,12 +224,12 @@ def emit_get_folio(
         ctx.srcu.read_unlock(
             b, ctx.thread, eperm, done, f"{GMEM}:113",
             "srcu_read_unlock(&kvm_gmem_freeze_srcu, idx); return ERR_PTR(-EPERM);",
-            update={ret: -EPERM},
+            update={ret: -EPERM}, idx=p + "idx",
         )
         after_check = unlock if m == "unlock-before-alloc" else alloc
     b.add(
         check, f"{GMEM}:112", IS_FROZEN_CODE,
-        reads=[flags_var(n)],
+        reads=[flags_var(n)], order="once",
         next=branch(_frozen(n), eperm, after_check),
     )
     write = _cache_write(n, k, ite(ne(c, 0), c, ctx.folio_id), ctx)
@@ -238,12 +238,13 @@ def emit_get_folio(
         "folio = __filemap_get_folio_mpol(inode->i_mapping, index, FGP_LOCK | FGP_CREAT, ...);",
         reads=write["reads"], writes=write["writes"],
         update={**write["update"], folio: ite(ne(c, 0), c, ctx.folio_id)},
+        order="full",  # under the xarray's lock: a locked RMW of the slot
         next=done if m == "unlock-before-alloc" else unlock,
     )
     ctx.srcu.read_unlock(
         b, ctx.thread, unlock,
         alloc if m == "unlock-before-alloc" else done,
-        f"{GMEM}:123", "srcu_read_unlock(&kvm_gmem_freeze_srcu, idx);",
+        f"{GMEM}:123", "srcu_read_unlock(&kvm_gmem_freeze_srcu, idx);", idx=p + "idx",
     )
     return p + "filemap_lock_folio"
 
@@ -261,11 +262,12 @@ def emit_freeze(b: OpBuilder, ctx: _Ctx, n: int, p: str, done: str) -> str:
         read, f"{GMEM}:1101",
         "u64 flags = READ_ONCE(GMEM_I(inode)->flags); flags |= GUEST_MEMFD_F_MAPPING_FROZEN;",
         reads=[f], update={flags: Shared(f) | GUEST_MEMFD_F_MAPPING_FROZEN}, next=write,
+        order="once",
     )
     b.add(
         write, f"{GMEM}:1108", "WRITE_ONCE(GMEM_I(inode)->flags, flags);",
         writes=[f] + ([window_var(n)] if last_write_returns else []),
-        update={Shared(f): flags, **(opened if last_write_returns else {})},
+        update={Shared(f): flags, **(opened if last_write_returns else {})}, order="once",
         next=done if last_write_returns else sync + "begin",
     )
     if m != "no-synchronize":
@@ -290,11 +292,12 @@ def emit_unfreeze(b: OpBuilder, n: int, p: str, done: str) -> str:
             flags: Shared(f) & ~GUEST_MEMFD_F_MAPPING_FROZEN,
             Ghost(window_var(n)): 0,  # an unfreeze begins: the window closes
         },
+        order="once",
         next=p + "write_flags",
     )
     b.add(
         p + "write_flags", f"{GMEM}:1108", "WRITE_ONCE(GMEM_I(inode)->flags, flags);",
-        writes=[f], update={Shared(f): flags}, next=done,
+        writes=[f], update={Shared(f): flags}, next=done, order="once",
     )
     return p + "read_flags"
 
@@ -331,7 +334,7 @@ def op_fallocate(ctx: _Ctx, n: int, mode: str, offset: int, length: int) -> Oper
     if checked:
         ctx.srcu.read_lock(b, ctx.thread, "srcu_read_lock", "is_frozen", f"{GMEM}:291",
                            "idx = srcu_read_lock(&kvm_gmem_freeze_srcu);")
-        b.add("is_frozen", f"{GMEM}:292", IS_FROZEN_CODE, reads=[flags_var(n)],
+        b.add("is_frozen", f"{GMEM}:292", IS_FROZEN_CODE, reads=[flags_var(n)], order="once",
               next=branch(_frozen(n), "eperm_unlock", "check_keep_size"))
         ctx.srcu.read_unlock(b, ctx.thread, "eperm_unlock", DONE, f"{GMEM}:293",
                              "srcu_read_unlock(&kvm_gmem_freeze_srcu, idx); return -EPERM;",
@@ -363,7 +366,8 @@ def op_fallocate(ctx: _Ctx, n: int, mode: str, offset: int, length: int) -> Oper
         b.add(f"punch_hole.p{k}", f"{PUNCH}",
               f"truncate_inode_pages_range(inode->i_mapping, offset, offset + len - 1);"
               f"  /* removes the folio at index {k} */",
-              reads=write["reads"], writes=write["writes"], update=write["update"], next=nxt)
+              reads=write["reads"], writes=write["writes"], update=write["update"], next=nxt,
+              order="full")  # under the xarray's lock
     for i, k in enumerate(rng):
         p = f"allocate.p{k}."
         nxt = f"allocate.p{rng[i + 1]}.filemap_lock_folio" if i + 1 < len(rng) else "out"

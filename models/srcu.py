@@ -7,6 +7,10 @@ critical section, the generation it must reach; *wait* is disabled until
 every such reader has left that section. Readers that enter after *begin*
 are not waited for, exactly the guarantee SRCU gives and no more.
 
+Every primitive is fully ordered (``order="full"``, the return an smp_mb()):
+this is SRCU as its users may assume it, not as srcutree.c builds it (that is
+models/srcu_impl.py).
+
 Footprints: a reader's lock/unlock touch only that reader's variables, so two
 readers never conflict; synchronize's begin and wait read every reader's
 variables, so each conflicts with every lock/unlock.
@@ -56,7 +60,10 @@ class AbstractSrcu:
         line: str,
         code: str,
         update: Mapping[Var, ExprLike] | None = None,
+        idx: str = "idx",
     ) -> str:
+        """srcu_read_lock(); ``idx`` names the local that holds its return value
+        (the abstract SRCU needs none; the implementation does)."""
         self._check_reader(reader)
         n = self.nest(reader)
         return b.add(
@@ -65,6 +72,7 @@ class AbstractSrcu:
             update=merge({Shared(n): Shared(n) + 1}, update),
             next=next,
             tags=(f"srcu.lock:{self.name}",),
+            order="full",
         )
 
     def read_unlock(
@@ -76,6 +84,7 @@ class AbstractSrcu:
         line: str,
         code: str,
         update: Mapping[Var, ExprLike] | None = None,
+        idx: str = "idx",
     ) -> str:
         self._check_reader(reader)
         n, g = self.nest(reader), self.gen(reader)
@@ -93,6 +102,7 @@ class AbstractSrcu:
             next=next,
             atomic=True,  # nest and gen of one reader move together
             tags=(f"srcu.unlock:{self.name}",),
+            order="full",
         )
 
     def synchronize(
@@ -134,6 +144,7 @@ class AbstractSrcu:
             next=after(0),
             atomic=True,
             tags=(f"srcu.sync.begin:{self.name}",),
+            order="full",
         )
         for i, r in enumerate(self.readers):
             b.add(
@@ -145,11 +156,13 @@ class AbstractSrcu:
                 waits_for=f"synchronize_srcu(): {r} has not left the read-side critical "
                 "section it was in when the grace period began",
                 tags=(f"srcu.sync.wait:{self.name}",),
+                order="full",
             )
         b.add(
             ret, line, code + "  /* returns */",
             reads=list(on_return_reads), writes=list(on_return_writes),
             update=on_return, next=next,
             tags=(f"srcu.sync.return:{self.name}",),
+            fence="mb",
         )
         return begin
