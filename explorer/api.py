@@ -10,6 +10,7 @@ from . import catalog as catalog_mod
 from .budget import Budget
 from .explain import Race, decisive_races
 from .family import BadInput
+from .memory import MEMORY_MODELS, lower
 from .model import Model, ModelError
 from .program import Program, State, StepRecord, Transition
 from .result import DEADLOCK, ERROR, VIOLATED, Result
@@ -18,7 +19,6 @@ from .search.common import deadlock_failure
 from .search.minimize import context_switches, fewest_switches, shrink
 from .trace import replay
 
-MEMORY_MODELS = ("sc",)
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def prepare(
     values = fam.resolve(sc, settings or {})
     built: Model = fam.build(values, mutant, srcu)
     built = built.with_properties(tuple(p.instantiate(values) for p in entry.properties))
-    program = Program(built)
+    program = Program(lower(built, memory_model))
     setup = Setup(fam.name, sc.name, sc.description, values, mutant, srcu, memory_model)
     return setup, program
 

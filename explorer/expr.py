@@ -8,7 +8,7 @@ model, so every backend sees everything a step does.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 WIDTH = 64
@@ -198,6 +198,21 @@ def walk(expr: Expr) -> Iterator[Expr]:
 
 def variables(expr: Expr) -> set[Var]:
     return {n for n in walk(expr) if isinstance(n, Shared | Ghost | Local)}
+
+
+def substitute(expr: Expr, repl: Mapping[Var, Expr]) -> Expr:
+    """``expr`` with every variable in ``repl`` replaced by its expression."""
+    if isinstance(expr, Shared | Ghost | Local):
+        return repl.get(expr, expr)
+    if isinstance(expr, BinOp):
+        return BinOp(expr.op, substitute(expr.left, repl), substitute(expr.right, repl))
+    if isinstance(expr, UnOp):
+        return UnOp(expr.op, substitute(expr.arg, repl))
+    if isinstance(expr, Ite):
+        return Ite(
+            substitute(expr.cond, repl), substitute(expr.then, repl), substitute(expr.other, repl)
+        )
+    return expr
 
 
 def evaluate(expr: Expr, lookup: dict[Var, int]) -> int:

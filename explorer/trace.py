@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .memory import fold_buffers
 from .model import ModelError
 from .program import Program, State, StepRecord, Transition
 
@@ -49,7 +50,7 @@ def replay(
             else:
                 why = f"its step {cs.step.label!r} is not enabled"
             raise ModelError(f"schedule diverges at step {i}: thread {name} cannot run: {why}")
-        records.extend(program.execute_traced(s, t, v))
+        records.extend(fold_buffers(r) for r in program.execute_traced(s, t, v))
     return records, s
 
 

@@ -100,8 +100,10 @@ def shrink(
         return None if schedule is None else (program, schedule)
 
     for th in list(threads):
-        if len(threads) == 1:
+        if sum(not t.daemon for t in threads) == 1:
             break
+        if th.daemon:
+            continue  # a store buffer's flusher: without it stores never reach memory
         rest = [t for t in threads if t is not th]
         found = attempt(rest)
         if found is not None:
@@ -109,7 +111,7 @@ def shrink(
             dropped.append(f"thread {th.name}")
     for k, th in enumerate(threads):
         while len(th.ops) > 1:
-            shorter = Thread(th.name, th.ops[:-1])
+            shorter = replace(th, ops=th.ops[:-1])
             found = attempt(threads[:k] + [shorter] + threads[k + 1:])
             if found is None:
                 break
