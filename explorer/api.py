@@ -20,7 +20,6 @@ from .search.minimize import context_switches, fewest_switches, shrink
 from .trace import replay
 
 
-
 @dataclass(frozen=True)
 class Setup:
     """Everything that identifies one check, as the user asked for it."""
