@@ -42,6 +42,11 @@ bench: $(STAMP)
 soak: $(STAMP)
 	$(BIN)/python -m specs.soak
 
+# Every mutant x memory model x SRCU model, checked (minutes): reports/verdicts.{json,md}.
+.PHONY: verdicts
+verdicts: $(STAMP)
+	$(BIN)/python -m specs.verdicts
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy

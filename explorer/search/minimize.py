@@ -35,10 +35,12 @@ def violates(program: Program, s: list[int], target: str) -> bool:
 
 
 def fewest_switches(
-    program: Program, target: str, state_limit: int = DEFAULT_STATE_LIMIT
+    program: Program, target: str, state_limit: int = DEFAULT_STATE_LIMIT,
+    steps_first: bool = False,
 ) -> list[Transition] | None:
     """A violating schedule of `target` with the fewest context switches, or None
-    if none is found within `state_limit` states (the caller keeps its own)."""
+    if none is found within `state_limit` states (the caller keeps its own).
+    With `steps_first`: the fewest steps (the shortest), then fewest switches."""
     s0 = program.initial_state()
     if violates(program, s0, target):
         return []
@@ -47,10 +49,15 @@ def fewest_switches(
     parent: dict[tuple[tuple[int, ...], int], tuple[tuple[tuple[int, ...], int], Transition]] = {}
     tie = count()
     heap = [(0, 0, next(tie), start)]
+
+    def rank(switches: int, events: int) -> tuple[int, int]:
+        return (events, switches) if steps_first else (switches, events)
+
     while heap:
-        switches, events, _, node = heapq.heappop(heap)
-        if best.get(node, (switches, events)) < (switches, events):
+        first, second, _, node = heapq.heappop(heap)
+        if best.get(node, (first, second)) < (first, second):
             continue  # a cheaper way here was found after this entry was queued
+        switches, events = (second, first) if steps_first else (first, second)
         key, last = node
         s = list(key)
         if node is not start and violates(program, s, target):
@@ -65,7 +72,7 @@ def fewest_switches(
             s2 = list(s)
             program.execute(s2, t, v)
             nxt = (tuple(s2), t)
-            cost = (switches + (last not in (-1, t)), events + 1)
+            cost = rank(switches + (last not in (-1, t)), events + 1)
             if cost < best.get(nxt, (1 << 62, 0)):
                 if len(best) >= state_limit:
                     return None
