@@ -26,6 +26,7 @@ from .budget import Budget
 
 STRATEGIES = ("naive", "stateful", "dpor", "optimal")
 NAIVE_TIMEOUT = 20.0  # seconds; naive past this is reported as not finished
+WEAK_TIMEOUT = 300.0  # seconds; a TSO/PSO or impl-SRCU case past this is not finished
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,9 @@ class Case:
     x: int = 0  # where it sits on the plot's x axis
     panel: str = ""  # which plot panel it belongs to ("": not plotted)
     quick: bool = True  # part of `explorer bench --quick`
+    memory_model: str = "sc"
+    srcu: str = "abstract"
+    strategies: tuple[str, ...] = ()  # which strategies to run ((): all)
 
     def within(self, other: Case) -> bool:
         """Every numeric setting at most other's: if other is too big, so is this."""
@@ -90,12 +94,13 @@ def peak_rss_kb() -> int:
 
 
 def measure(
-    model: str, settings: Mapping[str, str], strategy: str, budget: Budget
+    model: str, settings: Mapping[str, str], strategy: str, budget: Budget,
+    memory_model: str = "sc", srcu: str = "abstract",
 ) -> dict[str, Any]:
     from .api import prepare
     from .search import run
 
-    _, program = prepare(model, settings=settings)
+    _, program = prepare(model, settings=settings, srcu=srcu, memory_model=memory_model)
     base_kb = peak_rss_kb()
     start = time.perf_counter()
     result = run(strategy, program, budget, progress=False)
@@ -145,6 +150,8 @@ class Row:
             "settings": dict(self.case.settings),
             "x": self.case.x,
             "panel": self.case.panel,
+            "memory_model": self.case.memory_model,
+            "srcu": self.case.srcu,
             "strategy": self.strategy,
             "finished": self.finished,
             "verdict": first["verdict"],
@@ -172,15 +179,20 @@ def run_bench(
     naive_dead: list[Case] = []  # naive did not finish these: skip every bigger case
     for case in cases:
         for strategy in strategies:
+            if case.strategies and strategy not in case.strategies:
+                continue
             row = Row(case, strategy)
             if strategy == "naive" and any(d.within(case) for d in naive_dead):
                 continue
             for _ in range(repeats):
                 spec: dict[str, Any] = {
                     "model": suite.model, "settings": dict(case.settings), "strategy": strategy,
+                    "memory_model": case.memory_model, "srcu": case.srcu,
                 }
                 if strategy == "naive":
                     spec["timeout"] = naive_timeout
+                elif case.memory_model != "sc" or case.srcu != "abstract":
+                    spec["timeout"] = WEAK_TIMEOUT
                 res = _worker(spec)
                 row.runs.append(res)
                 if res["verdict"] not in ("holds", "violated"):
@@ -269,6 +281,36 @@ def markdown(suite: Suite, data: dict[str, Any], plot_name: str | None) -> str:
                 f"| {c} | {s} | {r['executions']:,} | {r['sleep_blocked']:,} | "
                 f"{r['events']:,} | {r['seconds_median']:.3f} | {r['events_per_second']:,.0f} | "
                 f"{r['peak_rss_mb']:.1f} | {r['rss_above_base_mb']:.1f} |"
+            )
+    weak = [c for c in cases if (by.get((c, "optimal")) or {}).get("memory_model", "sc") != "sc"
+            or (by.get((c, "optimal")) or {}).get("srcu", "abstract") != "abstract"]
+    if weak:
+        lines += [
+            "",
+            "## Memory models and Linux's SRCU algorithm",
+            "",
+            "The same scenarios under TSO/PSO (store buffers, explorer/memory.py) and with "
+            "`--srcu impl` (srcutree.c's counters, scans and barriers), optimal DPOR. "
+            "The last column compares with the same case under the abstract SRCU and SC, "
+            "measured in the same run.",
+            "",
+            "| case | SRCU | memory | verdict | executions | events | time (s) | "
+            "peak RSS (MB) | time / abstract-SC time |",
+            "|---|---|---|---|---:|---:|---:|---:|---:|",
+        ]
+        for c in weak:
+            r = by[(c, "optimal")]
+            base = by.get((c.split("/")[0], "optimal"))
+            ratio = _ratio(r["seconds_median"], base["seconds_median"]) if (
+                base and r["finished"]) else "—"
+            if not r["finished"]:
+                lines.append(f"| {c} | {r['srcu']} | {r['memory_model']} | not finished | | | "
+                             f"> {r['seconds_median']:.1f} | | |")
+                continue
+            lines.append(
+                f"| {c} | {r['srcu']} | {r['memory_model']} | {r['verdict']} | "
+                f"{r['executions']:,} | {r['events']:,} | {r['seconds_median']:.3f} | "
+                f"{r['peak_rss_mb']:.1f} | {ratio} |"
             )
     lines += [
         "",
@@ -388,7 +430,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:
         spec = json.loads(args.worker)
         budget = Budget(max_executions=spec.get("max_executions"), timeout=spec.get("timeout"))
-        print(json.dumps(measure(spec["model"], spec["settings"], spec["strategy"], budget)))
+        print(json.dumps(measure(spec["model"], spec["settings"], spec["strategy"], budget,
+                                 spec.get("memory_model", "sc"), spec.get("srcu", "abstract"))))
         return 0
     suite = load_suite()
     cases = list(suite.cases)

@@ -20,10 +20,24 @@ def _case(get_folio: int, fallocate: int, pages: int, cold: bool = False) -> Cas
     return Case(name, settings, x=get_folio, panel=panel, quick=get_folio <= 2)
 
 
+def _weak(base: Case, srcu: str, memory_model: str) -> Case:
+    """The same scenario under another memory model and/or Linux's SRCU algorithm."""
+    return Case(f"{base.name}/{srcu}/{memory_model}", base.settings, x=base.x,
+                quick=base.quick and base.x <= 1, memory_model=memory_model, srcu=srcu,
+                strategies=("optimal",))
+
+
+_BASE = [_case(g, f, p) for p in (1, 2) for f in (0, 1) for g in (1, 2, 3, 4)]
 CASES = tuple(
-    [_case(g, f, p) for p in (1, 2) for f in (0, 1) for g in (1, 2, 3, 4)]
+    _BASE
     # Stress: no folio at the start, so every get_folio takes the SRCU slow path.
     + [_case(g, 1, 2, cold=True) for g in (2, 3)]
+    + [
+        _weak(b, srcu, mm)
+        for b in _BASE if b.name in ("gf1-fa0-p2", "gf2-fa1-p2", "gf3-fa1-p2")
+        for srcu, mm in (("abstract", "tso"), ("abstract", "pso"),
+                         ("impl", "sc"), ("impl", "tso"), ("impl", "pso"))
+    ]
 )
 
 # What ../shared/anchors.md reports for the peers (abstract SRCU, SC, 2 pages).
@@ -34,6 +48,12 @@ ANCHORS = {
     "gf2-fa1-p2": "SPIN 836K states 0.8 s; frontrun >30 s",
     "gf3-fa1-p2": "SPIN 23.1M states 44 s 2.2 GB; GenMC (per-CPU, SC) 438 execs 0.30 s "
     "~90 MB; frontrun >30 s",
+    "gf1-fa0-p2/impl/sc": "SPIN (classic SRCU, SC) 2.3K states",
+    "gf1-fa0-p2/impl/tso": "SPIN (classic SRCU, TSO) 3.8K states",
+    "gf2-fa1-p2/impl/sc": "SPIN (classic SRCU, SC) 5.6M states 7.5 s",
+    "gf2-fa1-p2/impl/tso": "SPIN (classic SRCU, TSO) 25.5M states 65 s 3.4 GB",
+    "gf3-fa1-p2/impl/sc": "GenMC (classic SRCU, per-CPU, SC) 438 execs 0.30 s ~90 MB",
+    "gf3-fa1-p2/impl/tso": "SPIN (classic SRCU, TSO): out of time/memory",
 }
 
 SUITE = Suite(
