@@ -130,8 +130,13 @@ def save(sf: ScheduleFile, path: str | Path) -> Path:
 
 
 def save_new(sf: ScheduleFile, directory: str | Path = "counterexamples") -> Path:
-    """Writes DIR/<model>-<scenario>-<mutant or none>.json, adding -2, -3, ... when taken."""
+    """Writes DIR/<model>-<scenario>-<mutant or none>[-<srcu>][-<memory model>].json
+    (SRCU and memory model when not the defaults), adding -2, -3, ... when taken."""
     stem = f"{sf.model}-{sf.scenario}-{sf.mutant or 'none'}"
+    if sf.srcu != "abstract":
+        stem += f"-{sf.srcu}"
+    if sf.memory_model != "sc":
+        stem += f"-{sf.memory_model}"
     d = Path(directory)
     n = 1
     while True:

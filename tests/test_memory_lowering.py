@@ -1,0 +1,138 @@
+"""explorer/memory.py as a transformation: what it adds, bounds and waits for,
+and how its counterexamples read (its semantics against an independent
+reference are tests/test_memory_model.py; published litmus verdicts are
+tests/test_litmus.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from explorer import api
+from explorer.access import fence, inc, store
+from explorer.builder import OpBuilder
+from explorer.expr import Shared
+from explorer.memory import lower
+from explorer.model import Model, Thread, VarDecl
+from explorer.program import Program
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _thread(name: str, build) -> Thread:  # type: ignore[no-untyped-def]
+    b = OpBuilder("op")
+    build(b)
+    return Thread(name, (b.build(),))
+
+
+def _model(*threads: Thread, shared: tuple[str, ...] = ("x", "y")) -> Model:
+    return Model("m", {v: VarDecl() for v in shared}, {}, threads)
+
+
+def test_sc_is_the_model_itself() -> None:
+    m = _model(_thread("A", lambda b: b.add("w", "l", "x = 1", **store("x", 1))))
+    assert lower(m, "sc") is m
+
+
+def test_buffer_holds_as_many_stores_as_can_run_on_its_cpu() -> None:
+    def three(b: OpBuilder) -> None:
+        b.add("w1", "l", "x = 1", next="w2", **store("x", 1))
+        b.add("w2", "l", "x = 2", next="w3", **store("x", 2))
+        b.add("w3", "l", "y = 1", **store("y", 1))
+
+    low = lower(_model(_thread("A", three)), "tso")
+    assert {f"sb.A.x.v{k}" for k in range(2)} <= set(low.shared)
+    assert "sb.A.x.v2" not in low.shared
+    assert "sb.A.y.v0" in low.shared and "sb.A.y.v1" not in low.shared
+    flushers = [t for t in low.threads if t.daemon]
+    assert sorted(t.name for t in flushers) == ["flush.A.x", "flush.A.y"]
+
+
+def test_fence_on_a_cpu_that_never_stores_costs_nothing() -> None:
+    def loads(b: OpBuilder) -> None:
+        b.add("f", "l", "smp_mb()", next="r", **fence("mb"))
+        b.add("r", "l", "r = x", reads=["x"])
+
+    low = lower(_model(_thread("A", loads), _thread("B", lambda b: b.add(
+        "w", "l", "x = 1", **store("x", 1)))), "tso")
+    mb = low.threads[0].ops[0].step("f")
+    assert mb.is_local  # no buffer to drain: still fused into the next event
+
+
+def test_mb_waits_for_the_buffer_to_drain() -> None:
+    def sb(b: OpBuilder) -> None:
+        b.add("w", "l", "x = 1", next="f", **store("x", 1))
+        b.add("f", "l", "smp_mb()", next="r", **fence("mb"))
+        b.add("r", "l", "r = y", reads=["y"])
+
+    p = Program(lower(_model(_thread("A", sb)), "tso"))
+    s = p.initial_state()
+    p.execute(s, 0)  # the store enters the buffer
+    assert [t for t, _ in p.transitions(s)] == [1]  # only the flush can move
+    assert p.blocked(s) and p.blocked(s)[0][1].step.label == "f"
+    p.execute(s, 1)
+    assert 0 in [t for t, _ in p.transitions(s)]
+    assert s[p.slot[Shared("x")]] == 1
+
+
+def test_a_migrated_step_waits_for_both_cpus_and_acts_on_memory() -> None:
+    def migrating(b: OpBuilder) -> None:
+        b.add("w", "l", "x = 1", next="u", **store("x", 1))
+        b.add("u", "l", "this_cpu_inc(y) on B", cpu="B", **inc("y", order="plain"))
+
+    def other(b: OpBuilder) -> None:
+        b.add("i", "l", "this_cpu_inc(y)", **inc("y", order="plain"))
+
+    p = Program(lower(_model(_thread("A", migrating), _thread("B", other)), "tso"))
+    names = [t.name for t in p.threads]
+    a, b = names.index("A"), names.index("B")
+    s = p.initial_state()
+    p.execute(s, b)  # B's increment sits in B's buffer
+    p.execute(s, a)  # A's store sits in A's buffer
+    assert a not in [t for t, _ in p.transitions(s)]  # A waits for both buffers
+    for flusher in ("flush.A.x", "flush.B.y"):
+        p.execute(s, names.index(flusher))
+    p.execute(s, a)
+    # No lost update: the migrated increment read B's flushed count from memory.
+    assert s[p.slot[Shared("y")]] == 2
+    assert p.finished(s) and not p.transitions(s)
+
+
+def test_tso_counterexample_shows_the_store_not_yet_visible() -> None:
+    out = api.check(mutant="no-synchronize", memory_model="tso")
+    assert out.result.verdict == "violated" and out.trace is not None
+    buffered = [(r.label, k, v) for r in out.trace for k, v in r.writes if "buffered on" in v]
+    assert buffered and buffered[0][1] == "flags.i0"
+    assert out.program is not None and out.final_state is not None
+    # At the violation the flag store is still in the preserver's buffer.
+    n = out.program.names.index("sb.preserver0.flags.i0.n")
+    assert out.final_state[n] == 1
+
+
+def _cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("EXPLORER_DEBUG", "EXPLORER_CATALOG")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return subprocess.run([sys.executable, "-m", "explorer", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_cli_tso_schedule_replays_and_names_the_memory_model(tmp_path: Path) -> None:
+    r = _cli(tmp_path, "check", "--memory-model", "tso", "--mutant", "check-before-lock",
+             "--json")
+    assert r.returncode == 1, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["memory_model"] == "tso"
+    files = list((tmp_path / "counterexamples").glob("*.json"))
+    assert [f.name for f in files] == ["guest_memfd-default-check-before-lock-tso.json"]
+    rep = _cli(tmp_path, "replay", str(files[0]))
+    assert rep.returncode == 1, rep.stdout + rep.stderr
+    assert "buffered on" in rep.stdout
+
+
+def test_cli_unknown_memory_model_is_one_line(tmp_path: Path) -> None:
+    r = _cli(tmp_path, "check", "--memory-model", "arm")
+    assert r.returncode == 2
+    assert len(r.stderr.strip().splitlines()) == 1 and "arm" in r.stderr
