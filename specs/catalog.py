@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from explorer.catalog import Entry
 from models.guest_memfd import GuestMemfd
+from models.litmus import LitmusFamily
 from models.srcu_contract import SrcuContract
 
-from . import guest_memfd, srcu
+from . import guest_memfd, litmus, srcu
 
 ENTRIES = (
     Entry(GuestMemfd(), guest_memfd.PROPERTIES),
     Entry(SrcuContract(), srcu.PROPERTIES),
+    Entry(LitmusFamily(), litmus.PROPERTIES),
 )
 DEFAULT_MODEL = "guest_memfd"
