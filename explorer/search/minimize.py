@@ -102,6 +102,9 @@ def shrink(
     best: tuple[Program, list[Transition]] | None = None
 
     def attempt(candidate: list[Thread]) -> tuple[Program, list[Transition]] | None:
+        # A store buffer's flusher goes with the last thread running on its CPU.
+        homes = {t.home for t in candidate if not t.daemon}
+        candidate = [t for t in candidate if not t.daemon or t.cpu in homes]
         program = Program(replace(model, threads=tuple(candidate)))
         schedule = fewest_switches(program, target, state_limit)
         return None if schedule is None else (program, schedule)
