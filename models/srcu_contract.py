@@ -19,10 +19,15 @@ from explorer.family import BadInput, Family, Param, Scenario
 from explorer.model import DONE, Model, Thread, VarDecl
 
 from .srcu import SRCUTREE, AbstractSrcu
+from .srcu_impl import BARRIER_MUTANTS, ImplSrcu, removed_by, require_impl
 
 P_READERS = Param("readers", "2", "reader threads", low=0, high=4)
 P_NEST = Param("nest", "1", "nesting depth of reader 0's read-side section", low=1, high=3)
 P_GPS = Param("grace_periods", "1", "synchronize_srcu() calls by the updater", low=1, high=3)
+P_MIGRATE = Param("migrate", "0", "1: reader 0's srcu_read_unlock() runs on reader 1's CPU "
+                  "(--srcu impl; the abstract SRCU has no CPUs)", low=0, high=1)
+
+Srcu = AbstractSrcu | ImplSrcu
 
 
 def in_body(r: str) -> str:
@@ -39,8 +44,16 @@ LATE = "late_body"
 class SrcuContract(Family):
     name = "srcu"
     description = "SRCU's grace-period guarantee with readers and one updater"
+    srcu_models = ("abstract", "impl")
+    mutants = BARRIER_MUTANTS
     scenarios = (
         Scenario("default", "2 readers (reader 0 nests twice) and 1 updater", {"nest": "2"}),
+        Scenario("three-readers", "3 readers (reader 0 nests twice) and 1 updater",
+                 {"nest": "2", "readers": "3"}),
+        Scenario("repeat", "2 readers (reader 0 nests twice), the updater runs 2 grace "
+                 "periods in sequence", {"nest": "2", "grace_periods": "2"}),
+        Scenario("migrate", "2 readers (reader 0 nests twice and unlocks on reader 1's CPU)",
+                 {"nest": "2", "migrate": "1"}),
         Scenario(
             "self-deadlock",
             "the updater calls synchronize_srcu() inside its own read-side section",
@@ -50,17 +63,24 @@ class SrcuContract(Family):
 
     def params(self, settings: Mapping[str, str]) -> list[Param]:
         return [
-            P_READERS, P_NEST, P_GPS,
+            P_READERS, P_NEST, P_GPS, P_MIGRATE,
             Param("updater_reads", "0", "1: the updater holds srcu_read_lock() around "
                   "synchronize_srcu() (a bug)", low=0, high=1),
         ]
 
     def build(self, values: Mapping[str, Any], mutant: str | None, srcu: str) -> Model:
-        if srcu != "abstract":
-            raise BadInput(f"SRCU model {srcu!r} is not available (known: abstract)")
+        require_impl(mutant, srcu)
         readers = [f"reader{j}" for j in range(values["readers"])]
         updater = "updater"
-        domain = AbstractSrcu("srcu", readers + ([updater] if values["updater_reads"] else []))
+        users = readers + ([updater] if values["updater_reads"] else [])
+        domain: Srcu
+        if srcu == "impl":
+            if values["migrate"] and len(readers) < 2:
+                raise BadInput("migrate=1 needs at least 2 readers")
+            migrate = {readers[0]: readers[1]} if values["migrate"] else {}
+            domain = ImplSrcu("srcu", users, removed_by(mutant), migrate=migrate)
+        else:
+            domain = AbstractSrcu("srcu", users)
         shared = domain.shared()
         ghosts = {LATE: VarDecl(0, "dec", "a body that began before a grace period "
                                 "was still running when it ended")}
@@ -73,25 +93,28 @@ class SrcuContract(Family):
         threads.append(Thread(updater, (self._updater(domain, readers, values),)))
         return Model("srcu", shared, ghosts, tuple(threads), description=self.description)
 
-    def _reader(self, d: AbstractSrcu, r: str, nest: int) -> Any:
+    def _reader(self, d: Srcu, r: str, nest: int) -> Any:
         b = OpBuilder("reader", f"nesting {nest}")
-        for i in range(nest):
+        for i in range(nest):  # each nesting level keeps its own idx
             d.read_lock(b, r, f"srcu_read_lock.{i}",
                         f"srcu_read_lock.{i + 1}" if i + 1 < nest else "body_begin",
-                        f"{SRCUTREE}: srcu_read_lock()", "idx = srcu_read_lock(&ss);")
+                        f"{SRCUTREE}: srcu_read_lock()", f"idx{i} = srcu_read_lock(&ss);",
+                        idx=f"idx{i}")
         b.add("body_begin", "reader", "/* critical-section body begins */",
               writes=[in_body(r)], update={Ghost(in_body(r)): 1}, next="body_end")
         b.add("body_end", "reader", "/* critical-section body ends */",
               writes=[in_body(r), must_end(r)],
               update={Ghost(in_body(r)): 0, Ghost(must_end(r)): 0},
               next="srcu_read_unlock.0")
-        for i in range(nest):
+        for i in range(nest):  # innermost first
+            level = nest - 1 - i
             d.read_unlock(b, r, f"srcu_read_unlock.{i}",
                           f"srcu_read_unlock.{i + 1}" if i + 1 < nest else DONE,
-                          f"{SRCUTREE}: srcu_read_unlock()", "srcu_read_unlock(&ss, idx);")
+                          f"{SRCUTREE}: srcu_read_unlock()",
+                          f"srcu_read_unlock(&ss, idx{level});", idx=f"idx{level}")
         return b.build()
 
-    def _updater(self, d: AbstractSrcu, readers: list[str], values: Mapping[str, Any]) -> Any:
+    def _updater(self, d: Srcu, readers: list[str], values: Mapping[str, Any]) -> Any:
         b = OpBuilder("updater", f"{values['grace_periods']} grace period(s)")
         gps = values["grace_periods"]
         holds = bool(values["updater_reads"])
