@@ -37,6 +37,7 @@ from explorer.family import BadInput, Family, Mutant, Param, Scenario, count
 from explorer.model import DONE, Choice, Model, Operation, Thread, VarDecl, branch
 
 from .srcu import AbstractSrcu
+from .srcu_impl import BARRIER_MUTANTS, ImplSrcu, removed_by, require_impl
 
 GMEM = "virt/kvm/guest_memfd.c"
 GMEM_OLD = "virt/kvm/guest_memfd.c (pre-patch)"
@@ -114,6 +115,19 @@ SCENARIOS = (
         },
     ),
     Scenario(
+        "refreeze",
+        "freeze, unfreeze, freeze again (2 grace periods) against 1 get_folio, 1 page",
+        {"get_folio": "1", "fallocate": "0", "pages": "1", "present": "",
+         "preserver.0.ops": "freeze,unfreeze,freeze"},
+    ),
+    Scenario(
+        "two-preservers",
+        "2 preservers (inodes 0 and 1, one SRCU domain: their grace periods run one "
+        "after the other) against 1 get_folio on inode 1, 1 page",
+        {"inodes": "2", "preservers": "2", "preserver.1.inode": "1", "get_folio": "1",
+         "get_folio.0.inode": "1", "fallocate": "0", "pages": "1", "present": ""},
+    ),
+    Scenario(
         "two-inodes",
         "2 inodes, one SRCU domain: preserve inode 0 while get_folio faults on both",
         {"inodes": "2", "get_folio": "2", "fallocate": "0", "get_folio.1.inode": "1",
@@ -156,13 +170,15 @@ P_PAGES = Param("pages", "2", "pages per inode", low=1, high=8)
 P_GET_FOLIO = Param("get_folio", "2", "threads running kvm_gmem_get_folio()", low=0, high=8)
 P_FALLOCATE = Param("fallocate", "1", "threads running kvm_gmem_fallocate()", low=0, high=4)
 P_PRESERVERS = Param("preservers", "1", "threads running the preserve walk", low=0, high=2)
+P_MIGRATE = Param("migrate", "0", "1: the first reader's srcu_read_unlock() runs on the second "
+                  "reader's CPU (--srcu impl; the abstract SRCU has no CPUs)", low=0, high=1)
 
 
 @dataclass(frozen=True)
 class _Ctx:
     values: Mapping[str, Any]
     mutant: str | None
-    srcu: AbstractSrcu
+    srcu: AbstractSrcu | ImplSrcu
     thread: str
     folio_id: int  # what this thread's allocations put in the page cache
 
@@ -437,13 +453,14 @@ class GuestMemfd(Family):
     name = "guest_memfd"
     description = "guest_memfd freeze/unfreeze under one global SRCU domain (v3 5/9, 6/9)"
     scenarios = SCENARIOS
-    mutants = MUTANTS
+    mutants = MUTANTS + BARRIER_MUTANTS
+    srcu_models = ("abstract", "impl")
 
     def params(self, settings: Mapping[str, str]) -> list[Param]:
         inodes = count(settings, P_INODES)
         pages = count(settings, P_PAGES)
         out = [
-            P_INODES, P_PAGES, P_GET_FOLIO, P_FALLOCATE, P_PRESERVERS,
+            P_INODES, P_PAGES, P_GET_FOLIO, P_FALLOCATE, P_PRESERVERS, P_MIGRATE,
             Param("present", "0", "pages in every inode's page cache at the start",
                   kind="list", choices=tuple(str(k) for k in range(pages))),
             Param("flags", "0", "initial GMEM_I(inode)->flags (creation flags)",
@@ -477,8 +494,7 @@ class GuestMemfd(Family):
         return out
 
     def build(self, values: Mapping[str, Any], mutant: str | None, srcu: str) -> Model:
-        if srcu != "abstract":
-            raise BadInput(f"SRCU model {srcu!r} is not available (known: abstract)")
+        require_impl(mutant, srcu)
         inodes, pages = values["inodes"], values["pages"]
         plan: list[tuple[str, str, int]] = []  # (thread name, kind, index)
         plan += [(f"preserver{j}", "preserver", j) for j in range(values["preservers"])]
@@ -494,7 +510,7 @@ class GuestMemfd(Family):
                     f"{pages * PAGE_SIZE} bytes"
                 )
         readers = [name for name, kind, _ in plan if kind != "preserver"]
-        domain = AbstractSrcu("srcu", readers)
+        domain = _domain(values, mutant, srcu, readers)
         present = {int(x) for x in values["present"]}
         shared: dict[str, VarDecl] = {}
         ghosts: dict[str, VarDecl] = {}
@@ -536,3 +552,18 @@ class GuestMemfd(Family):
             threads.append(Thread(name, tuple(ops)))
         return Model("guest_memfd", shared, ghosts, tuple(threads),
                      description=self.description)
+
+
+def _domain(
+    values: Mapping[str, Any], mutant: str | None, srcu: str, readers: list[str]
+) -> AbstractSrcu | ImplSrcu:
+    """kvm_gmem_freeze_srcu: the abstract SRCU, or srcutree.c's algorithm (``impl``)."""
+    if srcu != "impl":
+        return AbstractSrcu("srcu", readers)
+    if values["migrate"] and len(readers) < 2:
+        raise BadInput("migrate=1 needs at least 2 get_folio/fallocate threads")
+    return ImplSrcu(
+        "srcu", readers, removed_by(mutant),
+        mutex=values["preservers"] > 1,  # concurrent synchronize_srcu() callers
+        migrate={readers[0]: readers[1]} if values["migrate"] else None,
+    )

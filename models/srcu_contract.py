@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from explorer.access import store
 from explorer.builder import OpBuilder
-from explorer.expr import Ghost, ite, lor, ne
+from explorer.expr import Ghost, Shared, ite, land, le, lor, ne
 from explorer.family import BadInput, Family, Param, Scenario
 from explorer.model import DONE, Model, Thread, VarDecl
 
@@ -27,6 +28,9 @@ P_GPS = Param("grace_periods", "1", "synchronize_srcu() calls by the updater", l
 P_MIGRATE = Param("migrate", "0", "1: reader 0's srcu_read_unlock() runs on reader 1's CPU "
                   "(--srcu impl; the abstract SRCU has no CPUs)", low=0, high=1)
 
+P_PUBLISH = Param("publish", "0", "1: the updater does WRITE_ONCE(gp_data, g) before its "
+                  "g-th synchronize_srcu() and each reader's body reads gp_data", low=0, high=1)
+
 Srcu = AbstractSrcu | ImplSrcu
 
 
@@ -38,7 +42,13 @@ def must_end(r: str) -> str:
     return f"must_end.{r}"
 
 
+def saw(r: str) -> str:
+    return f"saw.{r}"
+
+
 LATE = "late_body"
+STALE = "stale_body"
+DATA = "gp_data"
 
 
 class SrcuContract(Family):
@@ -52,6 +62,10 @@ class SrcuContract(Family):
                  {"nest": "2", "readers": "3"}),
         Scenario("repeat", "2 readers (reader 0 nests twice), the updater runs 2 grace "
                  "periods in sequence", {"nest": "2", "grace_periods": "2"}),
+        Scenario("publish", "default, and the updater publishes data before synchronize_srcu() "
+                 "that the bodies read", {"nest": "2", "publish": "1"}),
+        Scenario("publish-repeat", "publish, with 2 grace periods in sequence",
+                 {"nest": "2", "publish": "1", "grace_periods": "2"}),
         Scenario("migrate", "2 readers (reader 0 nests twice and unlocks on reader 1's CPU)",
                  {"nest": "2", "migrate": "1"}),
         Scenario(
@@ -63,7 +77,7 @@ class SrcuContract(Family):
 
     def params(self, settings: Mapping[str, str]) -> list[Param]:
         return [
-            P_READERS, P_NEST, P_GPS, P_MIGRATE,
+            P_READERS, P_NEST, P_GPS, P_MIGRATE, P_PUBLISH,
             Param("updater_reads", "0", "1: the updater holds srcu_read_lock() around "
                   "synchronize_srcu() (a bug)", low=0, high=1),
         ]
@@ -82,26 +96,39 @@ class SrcuContract(Family):
         else:
             domain = AbstractSrcu("srcu", users)
         shared = domain.shared()
-        ghosts = {LATE: VarDecl(0, "dec", "a body that began before a grace period "
-                                "was still running when it ended")}
+        if values["publish"]:
+            shared[DATA] = VarDecl(doc="data the updater publishes before each grace period")
+        ghosts = {
+            LATE: VarDecl(0, "dec", "a body that began before a grace period "
+                          "was still running when it ended"),
+            STALE: VarDecl(0, "dec", "a body that read gp_data from before a grace period "
+                           "was still running when it ended"),
+        }
         for r in readers:
             ghosts[in_body(r)] = VarDecl(0, "bool", f"{r}'s critical-section body is running")
             ghosts[must_end(r)] = VarDecl(0, "bool", f"{r}'s body began before the grace "
                                           "period and has not ended")
-        threads = [Thread(r, (self._reader(domain, r, values["nest"] if j == 0 else 1),))
+            ghosts[saw(r)] = VarDecl(0, "dec", f"the gp_data {r}'s body read")
+        threads = [Thread(r, (self._reader(domain, r, values["nest"] if j == 0 else 1,
+                                           bool(values["publish"])),))
                    for j, r in enumerate(readers)]
         threads.append(Thread(updater, (self._updater(domain, readers, values),)))
         return Model("srcu", shared, ghosts, tuple(threads), description=self.description)
 
-    def _reader(self, d: Srcu, r: str, nest: int) -> Any:
+    def _reader(self, d: Srcu, r: str, nest: int, publish: bool) -> Any:
         b = OpBuilder("reader", f"nesting {nest}")
         for i in range(nest):  # each nesting level keeps its own idx
             d.read_lock(b, r, f"srcu_read_lock.{i}",
                         f"srcu_read_lock.{i + 1}" if i + 1 < nest else "body_begin",
                         f"{SRCUTREE}: srcu_read_lock()", f"idx{i} = srcu_read_lock(&ss);",
                         idx=f"idx{i}")
-        b.add("body_begin", "reader", "/* critical-section body begins */",
-              writes=[in_body(r)], update={Ghost(in_body(r)): 1}, next="body_end")
+        if publish:  # the body's first access reads what the updater published
+            b.add("body_begin", "reader", "r = READ_ONCE(gp_data);  /* body begins */",
+                  reads=[DATA], writes=[in_body(r), saw(r)], order="once",
+                  update={Ghost(in_body(r)): 1, Ghost(saw(r)): Shared(DATA)}, next="body_end")
+        else:
+            b.add("body_begin", "reader", "/* critical-section body begins */",
+                  writes=[in_body(r)], update={Ghost(in_body(r)): 1}, next="body_end")
         b.add("body_end", "reader", "/* critical-section body ends */",
               writes=[in_body(r), must_end(r)],
               update={Ghost(in_body(r)): 0, Ghost(must_end(r)): 0},
@@ -119,11 +146,16 @@ class SrcuContract(Family):
         gps = values["grace_periods"]
         holds = bool(values["updater_reads"])
         if holds:
-            d.read_lock(b, "updater", "srcu_read_lock", "gp0.mark",
+            d.read_lock(b, "updater", "srcu_read_lock",
+                        "gp0.publish" if values["publish"] else "gp0.mark",
                         f"{SRCUTREE}: srcu_read_lock()", "idx = srcu_read_lock(&ss);")
         for g in range(gps):
             last = g + 1 == gps
-            after = ("srcu_read_unlock" if holds else DONE) if last else f"gp{g + 1}.mark"
+            start = f"gp{g + 1}.publish" if values["publish"] else f"gp{g + 1}.mark"
+            after = ("srcu_read_unlock" if holds else DONE) if last else start
+            if values["publish"]:
+                b.add(f"gp{g}.publish", "updater", f"WRITE_ONCE(gp_data, {g + 1});",
+                      **store(DATA, g + 1), next=f"gp{g}.mark")
             b.add(f"gp{g}.mark", "updater", "/* note which bodies have begun */",
                   reads=[in_body(r) for r in readers], writes=[must_end(r) for r in readers],
                   update={Ghost(must_end(r)): Ghost(in_body(r)) for r in readers},
@@ -133,12 +165,20 @@ class SrcuContract(Family):
                 f"{SRCUTREE}: synchronize_srcu()", "synchronize_srcu(&ss);",
             )
             late = lor(*(ne(Ghost(must_end(r)), 0) for r in readers))
+            # A body still running that read gp_data from before this grace period.
+            stale = lor(*(land(ne(Ghost(in_body(r)), 0), le(Ghost(saw(r)), g))
+                          for r in readers))
             b.add(f"gp{g}.check", "updater", "/* every body noted must have ended */",
-                  reads=[must_end(r) for r in readers] + [LATE], writes=[LATE],
-                  update={Ghost(LATE): ite(ne(Ghost(LATE), 0), Ghost(LATE), late)},
+                  reads=[must_end(r) for r in readers] + [LATE, STALE]
+                  + [x for r in readers for x in (in_body(r), saw(r))],
+                  writes=[LATE, STALE],
+                  update={Ghost(LATE): ite(ne(Ghost(LATE), 0), Ghost(LATE), late),
+                          Ghost(STALE): ite(ne(Ghost(STALE), 0), Ghost(STALE),
+                                            stale if values["publish"] else 0)},
                   next=after)
         if holds:
             d.read_unlock(b, "updater", "srcu_read_unlock", DONE,
                           f"{SRCUTREE}: srcu_read_unlock()", "srcu_read_unlock(&ss, idx);")
-        return b.build("srcu_read_lock" if holds else "gp0.mark")
+        first = "gp0.publish" if values["publish"] else "gp0.mark"
+        return b.build("srcu_read_lock" if holds else first)
 

@@ -264,7 +264,9 @@ class ImplSrcu:
                 label["mutex_lock"], at(1498),
                 "mutex_lock(&ssp->srcu_gp_mutex);" + texts["mutex_lock"],
                 reads=[m], writes=[m], guard=eq(Shared(m), 0), update={Shared(m): 1},
-                order="full", next=label[follow["mutex_lock"]],
+                # An acquire: LKMM orders no earlier store before it (x86's
+                # locked cmpxchg does: "relaxed" is a locked RMW under TSO).
+                order="relaxed", next=label[follow["mutex_lock"]],
                 waits_for="mutex_lock(&ssp->srcu_gp_mutex): another grace period is running",
                 tags=tags["mutex_lock"],
             )

@@ -7,11 +7,15 @@ from typing import Any
 
 from explorer.expr import Expr, Ghost, eq
 from explorer.family import PropertySpec
-from models.srcu_contract import LATE
+from models.srcu_contract import LATE, STALE
 
 
 def _grace_period(values: Mapping[str, Any]) -> Expr:
     return eq(Ghost(LATE), 0)
+
+
+def _grace_period_data(values: Mapping[str, Any]) -> Expr:
+    return eq(Ghost(STALE), 0)
 
 
 PROPERTIES = (
@@ -21,5 +25,14 @@ PROPERTIES = (
         "has ended when synchronize_srcu() returns",
         "invariant",
         _grace_period,
+    ),
+    PropertySpec(
+        "grace-period-data",
+        "a read-side critical section that read data from before a synchronize_srcu() "
+        "has ended when that synchronize_srcu() returns (scenarios with publish=1; the "
+        "guarantee as the Linux kernel memory model states it)",
+        "invariant",
+        _grace_period_data,
+        sticky=True,
     ),
 )
