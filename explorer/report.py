@@ -26,7 +26,7 @@ from typing import Any
 from . import __version__
 from .api import Outcome
 from .expr import Ghost, Shared, variables
-from .program import StepRecord, render
+from .program import Program, StepRecord, render
 from .result import HOLDS, INCOMPLETE, VIOLATED
 from .search.minimize import context_switches
 
@@ -78,9 +78,14 @@ def text(o: Outcome) -> str:
     if r.verdict == VIOLATED and r.failure is not None:
         out.append(_wrap(f"  property: {r.failure.description}", "  "))
         if o.trace is not None and o.program is not None:
-            names = ", ".join(f"{i} {t.name}" for i, t in enumerate(o.program.threads, 1))
+            threads = o.program.threads
+            names = ", ".join(f"{i} {t.name}" for i, t in enumerate(threads, 1) if not t.daemon)
+            daemons = sum(t.daemon for t in threads)
+            if daemons:
+                names += (f" (and {daemons} store-buffer flushers: a flush shows in the "
+                          "column of the thread whose CPU stored)")
             ran = {t for t, _ in r.schedule or []}
-            idle = [t.name for i, t in enumerate(o.program.threads) if i not in ran]
+            idle = [t.name for i, t in enumerate(threads) if i not in ran and not t.daemon]
             if idle:
                 names += f"; not needed for this violation (never run): {', '.join(idle)}"
             if o.final_state is not None:
@@ -98,7 +103,7 @@ def text(o: Outcome) -> str:
             out += ["", _wrap(f"Counterexample: {len(o.trace)} steps, {switches} context "
                               f"switches ({which}); read it against the patch", ""),
                     _wrap(f"threads: {names}", "")]
-            out += swimlane(o.trace, [t.name for t in o.program.threads])
+            out += swimlane(o.trace, o.program)
             out += ["", "Step by step, with the kernel source:"]
             out += trace_lines(o.trace)
             out += [""] + why_lines(o)
@@ -107,7 +112,7 @@ def text(o: Outcome) -> str:
                 out += ["", _wrap(f"Shrunk: the property still fails with "
                                   f"{', '.join(sh.dropped)} removed from the model "
                                   f"({len(sh.trace)} steps):", "")]
-                out += swimlane(sh.trace, [t.name for t in sh.program.threads])
+                out += swimlane(sh.trace, sh.program)
             if o.races is not None:
                 out += ["", "Races that decided it (flip one and the run no longer violates):"]
                 out += [_wrap(f"  - steps {x.first} and {x.second}: {x.sentence}", "    ")
@@ -129,8 +134,30 @@ def _short_line(line: str) -> str:
     return head.rsplit("/", 1)[-1] + (f" {rest}" if rest else "")
 
 
-def swimlane(trace: list[StepRecord], threads: list[str]) -> list[str]:
+def columns(program: Program) -> tuple[list[str], list[int]]:
+    """Column names, and each thread's column: a store-buffer flusher shares the
+    column of the (first) thread running on its CPU."""
+    model_threads = program.model.threads
+    names: list[str] = []
+    col: list[int] = [-1] * len(model_threads)
+    home: dict[str, int] = {}
+    for i, t in enumerate(model_threads):
+        if not t.daemon:
+            col[i] = len(names)
+            names.append(t.name)
+            home.setdefault(t.home, col[i])
+    for i, t in enumerate(model_threads):
+        if t.daemon:
+            if t.home not in home:
+                home[t.home] = len(names)
+                names.append(t.name)
+            col[i] = home[t.home]
+    return names, col
+
+
+def swimlane(trace: list[StepRecord], program: Program) -> list[str]:
     """One column per thread, steps top to bottom, within WIDTH columns."""
+    threads, where = columns(program)
     gutter = 5
     col = max(16, (WIDTH - gutter) // max(1, len(threads)))
     header = " " * gutter + "".join(f"{name[:col - 1]:<{col}}" for name in threads)
@@ -151,7 +178,7 @@ def swimlane(trace: list[StepRecord], threads: list[str]) -> list[str]:
             for part in parts:  # hard split: names and values are single long words
                 lines.append(part[:w])
                 lines += [" " + part[k:k + w - 1] for k in range(w, len(part), w - 1)]
-        pad = " " * (col * rec.thread)
+        pad = " " * (col * where[rec.thread])
         for k, text_ in enumerate(lines):
             num = f"{i:>3}. " if k == 0 else " " * gutter
             out.append((num + pad + text_).rstrip())
@@ -163,7 +190,7 @@ def trace_lines(trace: list[StepRecord]) -> list[str]:
     for i, rec in enumerate(trace, 1):
         mark = "+" if rec.fused else " "
         head = f"{i:>3}.{mark}{rec.thread_name:<12} {rec.op}({rec.op_args})"
-        out.append(f"{head}  {rec.label}")
+        out.append(_wrap(f"{head}  {rec.label}", "      "))
         out.append(_wrap(f"        {rec.line}: {rec.code}", "        "))
         facts = []
         if rec.reads:

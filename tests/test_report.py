@@ -6,7 +6,7 @@ import pytest
 from common import MUTANTS
 
 from explorer.api import check
-from explorer.report import WIDTH, swimlane, text
+from explorer.report import WIDTH, columns, swimlane, text
 
 
 @pytest.mark.parametrize("mutant", MUTANTS)
@@ -18,14 +18,28 @@ def test_report_fits_in_100_columns(mutant):
 @pytest.mark.parametrize("mutant", MUTANTS)
 def test_swimlane_puts_each_step_in_its_threads_column(mutant):
     o = check(mutant=mutant)
-    names = [t.name for t in o.program.threads]
-    lines = swimlane(o.trace, names)
+    _assert_columns(o)
+
+
+def _assert_columns(o) -> None:
+    names, where = columns(o.program)
+    lines = swimlane(o.trace, o.program)
     header = lines[0]
-    starts = [header.index(name) for name in names]
+    starts = [header.index(names[where[t]][:14]) for t in range(len(o.program.threads))]
     numbered = [line for line in lines[2:] if line[:5].strip().endswith(".")]
     assert len(numbered) == len(o.trace)
     for line, rec in zip(numbered, o.trace, strict=True):
         column = len(line) - len(line[5:].lstrip()) if line[5:].strip() else None
         assert column == starts[rec.thread], (line, rec.thread_name)
+        if o.program.threads[rec.thread].daemon:  # a flush: under the CPU's own thread
+            assert o.program.model.threads[rec.thread].home == rec.thread_name.split(".")[1]
         shown = line.strip().split(maxsplit=1)[1].lstrip("+")
         assert rec.label.startswith(shown)  # a long label continues on the next line
+
+
+def test_weak_memory_report_fits_and_flushes_sit_with_their_cpu():
+    o = check(mutant="no-mb-in-read-lock", srcu="impl", memory_model="tso")
+    out = text(o)
+    assert max(len(line) for line in out.splitlines()) <= WIDTH
+    assert any(o.program.threads[r.thread].daemon for r in o.trace)  # a flush was needed
+    _assert_columns(o)
