@@ -21,8 +21,31 @@ every step is an event. Step kinds:
 - ``wait x c``:        block until x == c   (may never happen: deadlock)
 - ``lock`` / ``unlock``: the one lock ``l``; acquire is ``guard l == 0; l = 1``
 
-A thread takes the lock at most once and always releases it later. The
-brute-force census (explorer.search.oracle) enumerates every interleaving, so
+A thread takes the lock at most once and always releases it later.
+
+Weak-memory programs (``generate(..., weak=True)``, ``programs(weak=True)``,
+for explorer/memory.py and its reference tests/memref.py) draw from another
+table of kinds, without blocking steps, and give every read-modify-write an
+explicit ``order``: "plain" (this_cpu_*: a buffered store), "relaxed"
+(atomic_inc(), xchg_relaxed(), cmpxchg_relaxed()) or "full" (atomic_inc_return(),
+xchg(), cmpxchg()). Their extra kinds:
+
+- ``mb`` / ``wmb`` / ``rmb``: smp_mb(), smp_wmb(), smp_rmb()
+- ``rel x c``:         smp_store_release(&x, c)
+- ``acq x``:           r = smp_load_acquire(&x)
+
+The default stream of programs does not change: existing kinds keep order
+"" (the model's "plain") and the weak table is drawn from only when asked.
+``spec.model(registers=True)`` records each thread's register in a ghost
+``r.tN``: locals are reset when an operation returns, so this is how a final
+state shows what each thread read. The ghost keeps the register's whole
+history, one base-16 digit per assignment (``r.tN = r.tN * 16 + value``;
+values stay below 16), so a thread's two loads (message passing) are both
+visible; its last digit is ``r``. Ghosts are instrumentation: written when
+the step runs, never buffered, and only by their own thread, so they add no
+dependency between threads.
+
+The brute-force census (explorer.search.oracle) enumerates every interleaving, so
 programs are kept small: at most ``MAX_STEPS`` steps in all and at most
 ``MAX_INTERLEAVINGS`` interleavings of the threads' step sequences.
 """
@@ -39,7 +62,7 @@ from hypothesis import strategies as st
 
 from explorer.budget import Budget
 from explorer.builder import OpBuilder
-from explorer.expr import BinOp, Const, Expr, Shared, eq, ite
+from explorer.expr import BinOp, Const, Expr, Ghost, Local, Shared, eq, ite
 from explorer.model import DONE, Model, Operation, Property, Thread, VarDecl, branch
 from explorer.program import Program
 from explorer.result import HOLDS, VIOLATED, Result
@@ -59,6 +82,19 @@ MAX_CONST = 2
 DATA_KINDS = ("store", "load", "inc", "storer", "wait", "xchg", "cas", "skip")
 PROP_OPS = ("==", "!=", "<=", "sum==")
 
+# Weak-memory programs: kinds (simplest first), RMW orders, and smaller bounds,
+# since every buffered store adds a flush event under TSO and PSO.
+WEAK_KINDS = ("store", "load", "mb", "inc", "storer", "rel", "acq", "xchg", "cas",
+              "wmb", "skip", "rmb")
+FENCE_KINDS = ("mb", "wmb", "rmb")
+RMW_KINDS = ("inc", "xchg", "cas")
+RMW_ORDERS = ("plain", "full", "relaxed")
+WEAK_MAX_THREADS = 3
+WEAK_MAX_THREAD_STEPS = 4
+WEAK_MAX_STEPS = 8
+# Bound on the interleavings of the lowered program, flush events included.
+WEAK_MAX_INTERLEAVINGS = 6000
+
 
 @dataclass(frozen=True)
 class Op:
@@ -68,9 +104,12 @@ class Op:
     var: str = ""
     a: int = 0
     b: int = 0
+    order: str = ""  # RMWs of weak programs: plain | relaxed | full ("": plain, SC programs)
 
     def __str__(self) -> str:
         k, x, a, b = self.kind, self.var, self.a, self.b
+        if self.order:
+            return _WEAK_RMW_TEXT[(k, self.order)].format(x=x, a=a, b=b)
         return {
             "load": f"r = {x}",
             "store": f"{x} = {a}",
@@ -82,7 +121,34 @@ class Op:
             "wait": f"wait({x} == {a})",
             "lock": "lock",
             "unlock": "unlock",
+            "mb": "smp_mb()",
+            "wmb": "smp_wmb()",
+            "rmb": "smp_rmb()",
+            "rel": f"smp_store_release({x}, {a})",
+            "acq": f"r = smp_load_acquire({x})",
         }[k]
+
+    @property
+    def buffered_store(self) -> bool:
+        """Whether TSO and PSO put its store in the store buffer (one flush event)."""
+        return self.kind in ("store", "storer", "rel", "unlock") or (
+            self.kind in RMW_KINDS and self.order in ("", "plain")
+        )
+
+
+_WEAK_RMW_TEXT = {
+    ("inc", "plain"): "this_cpu_inc({x})",
+    ("inc", "relaxed"): "atomic_inc({x})",
+    ("inc", "full"): "atomic_inc_return({x})",
+    ("xchg", "plain"): "r = this_cpu_xchg({x}, {a})",
+    ("xchg", "relaxed"): "r = xchg_relaxed({x}, {a})",
+    ("xchg", "full"): "r = xchg({x}, {a})",
+    ("cas", "plain"): "r = this_cpu_cmpxchg({x}, {a}, {b})",
+    ("cas", "relaxed"): "r = cmpxchg_relaxed({x}, {a}, {b})",
+    ("cas", "full"): "r = cmpxchg({x}, {a}, {b})",
+    ("lock", "full"): "lock",  # on these machines a lock is a full RMW
+    ("unlock", "release"): "unlock",  # ... and an unlock a release store
+}
 
 
 @dataclass(frozen=True)
@@ -131,21 +197,52 @@ class Spec:
             lines.append(f"final: {self.prop}")
         return "\n".join(lines)
 
-    def model(self, name: str = "random") -> Model:
+    def model(self, name: str = "random", registers: bool = False) -> Model:
+        """The program as a model; ``registers`` mirrors each ``r`` into a ghost ``r.tN``."""
         shared = {v: VarDecl(i) for v, i in zip(VARS, self.init, strict=False)}
         if self.uses_lock:
             shared[LOCK] = VarDecl(0)
         threads = tuple(
-            Thread(f"t{n}", (_operation(f"t{n}", ops),)) for n, ops in enumerate(self.threads)
+            Thread(f"t{n}", (_operation(f"t{n}", ops, registers),))
+            for n, ops in enumerate(self.threads)
         )
+        ghosts = {register(n): VarDecl(0) for n in range(len(self.threads))} if registers else {}
         props: tuple[Property, ...] = ()
         if self.prop is not None:
             props = (Property("prop", str(self.prop), self.prop.expr(), kind="final"),)
-        return Model(name, shared, {}, threads, props, description=str(self))
+        return Model(name, shared, ghosts, threads, props, description=str(self))
 
 
-def _operation(name: str, ops: tuple[Op, ...]) -> Operation:
-    b = OpBuilder(name)
+def register(thread: int) -> str:
+    """The ghost with thread ``thread``'s register history (``Spec.model(registers=True)``)."""
+    return f"r.t{thread}"
+
+
+REGISTER_BASE = 16  # one digit of a register history (see the module docstring)
+
+
+class _Builder(OpBuilder):
+    """An OpBuilder that appends every assignment to the register to its ghost history."""
+
+    def __init__(self, name: str, ghost: str):
+        super().__init__(name)
+        self.ghost = ghost
+
+    def add(self, label: str, line: str, code: str, **fields: Any) -> str:
+        update = dict(fields.pop("update", None) or {})
+        reads = list(fields.pop("reads", ()))
+        writes = list(fields.pop("writes", ()))
+        if self.ghost and Local("r") in update:
+            g = Ghost(self.ghost)
+            update[g] = g * REGISTER_BASE + update[Local("r")]
+            reads.append(self.ghost)
+            writes.append(self.ghost)
+        return super().add(label, line, code, update=update, reads=reads, writes=writes,
+                           **fields)
+
+
+def _operation(name: str, ops: tuple[Op, ...], registers: bool = False) -> Operation:
+    b = _Builder(name, f"r.{name}" if registers else "")
     r = b.local("r")
     labels = [f"s{k}" for k in range(len(ops))] + [DONE]
     for k, op in enumerate(ops):
@@ -154,14 +251,24 @@ def _operation(name: str, ops: tuple[Op, ...]) -> Operation:
         if op.kind == "lock":
             lk = Shared(LOCK)
             b.add(label, line, code, reads=[LOCK], writes=[LOCK], guard=eq(lk, 0),
-                  update={lk: 1}, next=nxt, waits_for="the lock")
+                  update={lk: 1}, next=nxt, waits_for="the lock", order=op.order or "plain")
             continue
         if op.kind == "unlock":
-            b.add(label, line, code, writes=[LOCK], update={Shared(LOCK): 0}, next=nxt)
+            b.add(label, line, code, writes=[LOCK], update={Shared(LOCK): 0}, next=nxt,
+                  order=op.order or "plain")
+            continue
+        if op.kind in FENCE_KINDS:
+            b.add(label, line, code, fence=op.kind, next=nxt)
             continue
         x = Shared(op.var)
-        rw = {"reads": [op.var], "writes": [op.var]}
-        if op.kind == "load":
+        order = op.order or "plain"
+        rw = {"reads": [op.var], "writes": [op.var], "order": order}
+        if op.kind == "rel":
+            b.add(label, line, code, writes=[op.var], update={x: op.a}, order="release",
+                  next=nxt)
+        elif op.kind == "acq":
+            b.add(label, line, code, reads=[op.var], update={r: x}, order="acquire", next=nxt)
+        elif op.kind == "load":
             b.add(label, line, code, reads=[op.var], update={r: x}, next=nxt)
         elif op.kind == "store":
             b.add(label, line, code, writes=[op.var], update={x: op.a}, next=nxt)
@@ -200,9 +307,19 @@ def interleavings(lengths: list[int]) -> int:
     return out
 
 
-def generate(draw: Draw, *, max_steps: int = MAX_STEPS,
-             max_interleavings: int = MAX_INTERLEAVINGS, guards: bool = True) -> Spec:
-    """A random program; ``guards=False`` leaves out every blocking step (wait, lock)."""
+def generate(draw: Draw, *, max_steps: int | None = None,
+             max_interleavings: int | None = None, guards: bool | None = None,
+             weak: bool = False) -> Spec:
+    """A random program; ``guards=False`` leaves out every blocking step (wait, lock).
+    ``weak=True`` draws a weak-memory program (see the module docstring), whose
+    bounds default to the WEAK_ ones and which has blocking steps only when
+    ``guards=True``."""
+    if weak:
+        return _generate_weak(draw, max_steps or WEAK_MAX_STEPS,
+                              max_interleavings or WEAK_MAX_INTERLEAVINGS, bool(guards))
+    guards = guards is None or guards
+    max_steps = max_steps or MAX_STEPS
+    max_interleavings = max_interleavings or MAX_INTERLEAVINGS
     kinds_allowed = DATA_KINDS if guards else tuple(k for k in DATA_KINDS if k != "wait")
     nthreads = draw(2, MAX_THREADS)
     nvars = draw(1, len(VARS))
@@ -240,13 +357,81 @@ def generate(draw: Draw, *, max_steps: int = MAX_STEPS,
                 a = 0
             ops.append(Op(kind, var, a, b))
         threads.append(tuple(ops))
-    prop = None
-    if draw(0, 2):  # two programs in three have a final property
-        op = PROP_OPS[draw(0, len(PROP_OPS) - 1)]
-        var = names[draw(0, nvars - 1)]
-        var2 = names[draw(0, nvars - 1)] if op == "sum==" else ""
-        prop = Prop(op, var, draw(0, MAX_CONST + 1), var2)
-    return Spec(init, tuple(threads), prop)
+    return Spec(init, tuple(threads), _draw_prop(draw, names))
+
+
+def _draw_prop(draw: Draw, names: tuple[str, ...]) -> Prop | None:
+    if not draw(0, 2):  # two programs in three have a final property
+        return None
+    op = PROP_OPS[draw(0, len(PROP_OPS) - 1)]
+    var = names[draw(0, len(names) - 1)]
+    var2 = names[draw(0, len(names) - 1)] if op == "sum==" else ""
+    return Prop(op, var, draw(0, MAX_CONST + 1), var2)
+
+
+def lowered_interleavings(threads: tuple[tuple[Op, ...], ...] | list[list[Op]]) -> int:
+    """A bound on the interleavings of the program lowered to TSO or PSO: each
+    (thread, location) store buffer adds a flusher thread with one event per
+    buffered store (blocking and the flushes' ordering ignored)."""
+    lengths = [len(ops) for ops in threads]
+    for ops in threads:
+        per_var: dict[str, int] = {}
+        for op in ops:
+            if op.buffered_store:
+                per_var[op.var] = per_var.get(op.var, 0) + 1
+        lengths += per_var.values()
+    return interleavings(lengths)
+
+
+def _generate_weak(draw: Draw, max_steps: int, max_interleavings: int, guards: bool) -> Spec:
+    """A weak-memory program: WEAK_KINDS, one CPU per thread; with ``guards``,
+    waits and the lock too (taken by a "full" RMW, released by a release store)."""
+    kinds_allowed = WEAK_KINDS + (("wait",) if guards else ())
+    nthreads = draw(2, WEAK_MAX_THREADS)
+    nvars = (2, 1, 3)[draw(0, 2)]  # reordering needs two locations: shrink to two
+    init = tuple(draw(0, 1) for _ in range(nvars))
+    names = VARS[:nvars]
+    lengths: list[int] = []
+    for n in range(nthreads):
+        room = max_steps - sum(lengths) - (nthreads - n - 1)
+        lengths.append(draw(1, max(1, min(WEAK_MAX_THREAD_STEPS, room))))
+    use_lock = guards and draw(0, 2) == 2
+    threads: list[list[Op]] = []
+    for length in lengths:
+        fixed: list[Op | None] = [None] * length
+        if use_lock and length >= 2 and draw(0, 1):
+            acquire = draw(0, length - 2)
+            release = draw(acquire + 1, length - 1)
+            fixed[acquire], fixed[release] = Op("lock", order="full"), Op("unlock", order="release")
+        ops = []
+        for k in range(length):
+            op = fixed[k]
+            if op is not None:
+                ops.append(op)
+                continue
+            choices = kinds_allowed
+            if k + 1 < length and fixed[k + 1] is not None:  # keeps lock pairing
+                choices = tuple(c for c in kinds_allowed if c != "skip")
+            kind = choices[draw(0, len(choices) - 1)]
+            if kind in FENCE_KINDS:
+                ops.append(Op(kind))
+                continue
+            var = names[draw(0, nvars - 1)]
+            a = draw(0, MAX_CONST) if kind in ("store", "rel", "xchg", "cas", "skip",
+                                               "wait") else 0
+            b = draw(0, MAX_CONST) if kind == "cas" else 0
+            order = RMW_ORDERS[draw(0, len(RMW_ORDERS) - 1)] if kind in RMW_KINDS else ""
+            ops.append(Op(kind, var, a, b, order))
+        threads.append(ops)
+    # Too many interleavings once flushes count: drop the last step of the
+    # longest thread (a function of the draws, so shrinking still works).
+    while lowered_interleavings(threads) > max_interleavings:
+        longest = max(threads, key=len)
+        if len(longest) == 1:
+            break
+        if longest.pop().kind == "unlock":  # the lock goes with it
+            longest[:] = [op for op in longest if op.kind != "lock"] or [Op("load", "x")]
+    return Spec(init, tuple(tuple(ops) for ops in threads), _draw_prop(draw, names))
 
 
 def random_program(rng: random.Random, **options: Any) -> Spec:
@@ -256,7 +441,8 @@ def random_program(rng: random.Random, **options: Any) -> Spec:
 
 @st.composite
 def programs(draw: st.DrawFn, **options: Any) -> Spec:
-    """Hypothesis strategy for ``Spec``s; each integer is its own draw, so examples shrink."""
+    """Hypothesis strategy for ``Spec``s; each integer is its own draw, so examples shrink.
+    ``programs(weak=True)``: weak-memory programs (``generate`` options)."""
     return generate(lambda lo, hi: draw(st.integers(lo, hi)), **options)
 
 
