@@ -6,6 +6,15 @@ srcu_read_unlock(). The updater marks which bodies have begun, calls
 synchronize_srcu(), and records whether any of those bodies is still running.
 The `self-deadlock` scenario has the updater call synchronize_srcu() from
 inside its own read-side critical section, which SRCU forbids.
+
+With ``publish=1`` the updater also does WRITE_ONCE(gp_data, g) before its
+g-th grace period and each body begins by reading gp_data: a body that read
+an older value must have ended when that synchronize_srcu() returns
+(grace-period-data, the guarantee as the kernel memory model states it). The
+ghost-only contract cannot see the updater's barriers under TSO/PSO (ghosts
+are never buffered and loads are never reordered there); this one can.
+``--srcu impl`` runs srcutree.c's algorithm (models/srcu_impl.py) and takes
+its barrier mutants.
 """
 
 from __future__ import annotations
