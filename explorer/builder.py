@@ -46,6 +46,7 @@ class OpBuilder:
         order: str = "plain",
         fence: str = "",
         cpu: str = "",
+        retry: bool = False,
     ) -> str:
         self.steps.append(
             Step(
@@ -64,6 +65,7 @@ class OpBuilder:
                 order=order,
                 fence=fence,
                 cpu=cpu,
+                retry=retry,
             )
         )
         return label

@@ -88,12 +88,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _print(outcome: api.Outcome, as_json: bool, path: str | None, written: bool) -> None:
-    if as_json:
-        print(report.dumps(outcome, path))
-        return
-    print(report.text(outcome))
-    if path is not None and written:
-        print(f"\nschedule: {path} (replay with: explorer replay {shlex.quote(path)})")
+    try:
+        if as_json:
+            print(report.dumps(outcome, path))
+            return
+        print(report.text(outcome))
+        if path is not None and written:
+            print(f"\nschedule: {path} (replay with: explorer replay {shlex.quote(path)})")
+        sys.stdout.flush()
+    except BrokenPipeError:  # `explorer check | head`: keep going, keep the exit code
+        _quiet_stdout()
+
+
+def _quiet_stdout() -> None:
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -216,6 +224,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("explorer: interrupted (nothing proved)", file=sys.stderr)
         return 3
+    except BrokenPipeError:  # `explorer list | head`: the reader has seen enough
+        _quiet_stdout()
+        return 0
     except Exception as err:  # a bug in the tool, not the user's input
         if os.environ.get("EXPLORER_DEBUG"):
             traceback.print_exc()

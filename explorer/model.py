@@ -100,6 +100,9 @@ class Step:
     order: str = "plain"  # how its shared access is ordered (ORDERS)
     fence: str = ""  # "" or one of FENCES: then the step accesses no shared location
     cpu: str = ""  # the CPU it runs on when not its thread's (a migrated task)
+    # A retry of a loop that only reads (a scan that failed): see Program.cut_off.
+    # Its guard says when a new attempt could see something new.
+    retry: bool = False
 
     @property
     def is_local(self) -> bool:
@@ -262,6 +265,8 @@ def _validate_op(model: Model, thread: Thread, op: Operation) -> None:
             if lhs.name not in declared_writes:
                 raise ModelError(f"{where}: writes {lhs.name!r} without declaring it")
         _validate_access(model, step, where)
+        if step.retry and (step.writes or step.choose is not None):
+            raise ModelError(f"{where}: a retry step writes nothing and makes no choice")
         targets = [lhs for lhs, _ in step.update]
         if len(set(targets)) != len(targets):
             raise ModelError(f"{where}: assigns the same variable twice")

@@ -53,6 +53,7 @@ class CompiledStep:
     wlocs: tuple[int, ...] = ()
     ronly: tuple[int, ...] = ()  # read and not written
     event: tuple[int, None, int, int] = (0, None, 0, 0)  # (thread, None, rmask, wmask)
+    retry_guard: Callable[[State], object] | None = None  # a retry step's real guard
     rmask: int = 0
     wmask: int = 0
 
@@ -208,6 +209,10 @@ class Program:
         if guard_src is not None:
             exec(compile(guard_src, f"<guard {step.label}>", "exec"), namespace)
             guard = namespace["guard"]
+        retry_guard = None
+        if step.retry:  # never taken (see cut_off); its guard only classifies run ends
+            retry_guard = guard or (lambda s: True)
+            guard = _never
         return CompiledStep(
             thread=index,
             op_index=k,
@@ -218,6 +223,7 @@ class Program:
             local=step.is_local,
             choices=step.choose.values if step.choose else None,
             slot=slot,
+            retry_guard=retry_guard,
         )
 
     def _next_expr(
@@ -324,6 +330,28 @@ class Program:
         """Every thread that is not a daemon has returned."""
         return all(s[c.pc_slot] < 0 for c in self._waited)
 
+    def cut_off(self, s: State) -> bool:
+        """At a state where nothing can move: whether the run is cut off rather
+        than deadlocked, because a thread waits at a retry step that could now
+        see something new.
+
+        Retrying a loop that only reads (a scan that found readers) is never
+        explored. Until something it read changes, a new attempt reads the
+        same and fails the same; once something has changed, running the
+        whole attempt after the change is another run, which the explorer
+        reaches on its own by reordering the attempt's loads after the write
+        (they race). So a run whose only way on is such a retry adds nothing
+        and is dropped; a thread at a retry step that nothing can wake is
+        stuck for good: a deadlock. This is GenMC's treatment of await loops.
+        """
+        for code in self._waited:
+            pc = s[code.pc_slot]
+            if pc >= 0:
+                rg = code.steps[pc].retry_guard
+                if rg is not None and rg(s):
+                    return True
+        return False
+
     def failing_invariant(self, s: State) -> Property | None:
         i = self._inv(s)
         return None if i < 0 else self.invariants[i]
@@ -422,6 +450,10 @@ class Program:
     def iter_steps(self) -> Iterator[CompiledStep]:
         for code in self.threads:
             yield from code.steps
+
+
+def _never(s: State) -> bool:
+    return False
 
 
 class _Lookup(dict[Var, int]):

@@ -5,7 +5,8 @@ JSON keys (schema 1, stable; new keys may be added, none renamed):
   property ({name, description, detail} or null), properties_checked,
   reason (why incomplete, or the error), model, scenario, parameters, mutant,
   strategy, memory_model, srcu, executions, schedules, states, events,
-  sleep_blocked, deadlocked, redundant, seconds, events_per_second,
+  sleep_blocked, deadlocked, redundant, cut_off (runs ended at a retry step
+  another run covers), seconds, events_per_second,
   states_per_second,
   trace (list of steps, or null), schedule (list of [thread, choice], or null),
   schedule_file (the schedule file written or replayed, or null),
@@ -52,6 +53,8 @@ def headline(o: Outcome) -> str:
             f"{_num(st.executions)} executions, {_num(st.states)} states, "
             f"{_num(st.events)} events in {st.seconds:.2f} s ({rate})"
         )
+    if st.cut_off:
+        work += f"; {_num(st.cut_off)} of the runs cut off at a failed retry another run covers"
     if r.verdict == HOLDS and r.strategy == "replay":
         return f"NOT REPRODUCED: {r.reason} ({_num(st.events)} events)"
     if r.verdict == HOLDS:
@@ -270,6 +273,7 @@ def to_json(o: Outcome, schedule_file: str | None = None) -> dict[str, Any]:
         "sleep_blocked": st.sleep_blocked,
         "deadlocked": st.deadlocked,
         "redundant": st.redundant,
+        "cut_off": st.cut_off,
         "seconds": round(st.seconds, 6),
         "events_per_second": round(st.events_per_second, 1),
         "states_per_second": round(st.states_per_second, 1),

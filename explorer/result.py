@@ -39,6 +39,7 @@ class Stats:
     sleep_blocked: int = 0  # DPOR runs cut short because every enabled thread slept
     deadlocked: int = 0  # executions that ended with threads blocked on a guard
     redundant: int = 0  # DPOR runs that repeated an execution of an earlier choice oracle
+    cut_off: int = 0  # runs that ended waiting at a retry another run covers (Program.cut_off)
 
     @property
     def events_per_second(self) -> float:

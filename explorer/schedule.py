@@ -271,7 +271,7 @@ def replay_file(sf: ScheduleFile) -> api.Outcome:
             fin = program.failing_final(state)
             if fin is not None:
                 failure = Failure(fin.name, fin.description, "when all threads returned")
-        else:
+        elif not program.cut_off(state):
             failure = deadlock_failure(program, state)
     n = len(schedule)
     stats = Stats(executions=1, schedules=1, states=n + 1, events=n,

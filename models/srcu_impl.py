@@ -379,6 +379,7 @@ class ImplSrcu:
             "if (!try_check_zero(ssp, idx, ...)) return; /* readers present, retry later. */"
             f"  /* waits until a counter of index {i} changes */",
             reads=[v for v, _ in unl + lck], guard=changed, next=chain[0][0], atomic=True,
+            retry=True,
             waits_for=f"synchronize_srcu(): readers still counted on index {i} "
             "(srcu_lock_count != srcu_unlock_count) and no counter changes",
             tags=(f"srcu.sync.wait:{self.name}",),

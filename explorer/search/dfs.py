@@ -144,4 +144,7 @@ def _leaf(program: Program, s: list[int], schedule: list[Transition], stats: Sta
         if bad is not None:
             raise Found(Failure(bad.name, bad.description, "when all threads returned"), schedule)
         return
+    if program.cut_off(s):
+        stats.cut_off += 1
+        return
     raise Found(deadlock_failure(program, s), schedule)

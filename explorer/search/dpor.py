@@ -415,6 +415,8 @@ class _Dpor:
                     self.outcomes.violations.add(bad.name)
                 if self.outcomes is not None:
                     self.outcomes.finals.add(tuple(s))
+            elif p.cut_off(s):
+                self.stats.cut_off += 1
             else:
                 self.stats.deadlocked += 1
                 if self.outcomes is None:

@@ -29,7 +29,7 @@ def violates(program: Program, s: list[int], target: str) -> bool:
     if program.transitions(s):
         return False
     if not program.finished(s):
-        return target == DEADLOCK
+        return target == DEADLOCK and not program.cut_off(s)
     fin = program.failing_final(s)
     return fin is not None and fin.name == target
 

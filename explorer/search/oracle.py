@@ -59,7 +59,7 @@ def census(program: Program, max_executions: int = 2_000_000) -> Census:
                 if bad is not None:
                     c.outcomes.violations.add(bad.name)
                 c.outcomes.finals.add(tuple(s))
-            else:
+            elif not program.cut_off(s):
                 c.outcomes.deadlocks.add(tuple(s))
                 c.outcomes.violations.add(DEADLOCK)
             return

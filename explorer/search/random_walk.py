@@ -58,6 +58,9 @@ def _one_run(
         if not stats.events & 1023:
             meter.poll(stats.events, stats.executions, stats.states)
     if not program.finished(s):
+        if program.cut_off(s):
+            stats.cut_off += 1
+            return
         raise Found(deadlock_failure(program, s), path)
     fin = program.failing_final(s)
     if fin is not None:
