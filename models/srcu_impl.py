@@ -327,15 +327,17 @@ class ImplSrcu:
         """srcu_readers_active_idx_check(ssp, i) (:446), retried until it succeeds;
         returns its first label.
 
-        The retry is a wait, not a spin: it is enabled once some counter of index
-        i differs from what this scan read, and then scans again. Skipping the
-        retries in between loses nothing: counters only grow, so until one
-        changes a rescan reads the same values and fails the same way. And a
-        rescan that starts before the change and reads across it fails too
-        (with unlocks summed first): in memory each reader's unlock is counted
-        after its lock (smp_mb() C, or the migration, orders them), and loads
-        are in order, so the unlock sum it reads cannot exceed the lock sum it
-        reads later, and equals it only if no unlock it read changed meanwhile.
+        The retry is never run (``retry=True``, see Program.cut_off): a run
+        whose scan failed ends there, cut off when a counter it read has since
+        changed (the run where the whole scan comes after that change is
+        explored on its own) and a deadlock when none can change. Skipping
+        retries loses nothing: until a counter changes a rescan reads the same
+        values and fails the same way. And a rescan that starts before the
+        change and reads across it fails too (with unlocks summed first): in
+        memory each reader's unlock is counted after its lock (smp_mb() C, or
+        the migration, orders them), and loads are in order, so the unlock sum
+        it reads cannot exceed the lock sum it reads later, and equals it only
+        if no unlock it read changed meanwhile.
         With LOCKS_BEFORE_UNLOCKS that argument fails: the model may then miss
         some early successes, so a "holds" for that mutant proves nothing, a
         violation is real.

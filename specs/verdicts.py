@@ -49,6 +49,7 @@ PLAN: dict[str, list[tuple[str, dict[str, str], str]]] = {
         ("small", {}, "small"),
         ("default", {}, "default"),
         ("default", {"get_folio": "2", "fallocate": "1", "present": ""}, "gf2-fa1-cold"),
+        ("repeat", {}, "repeat"),
         ("refreeze", {}, "refreeze"),
         ("two-preservers", {}, "two-preservers"),
     ],
@@ -57,6 +58,8 @@ PLAN: dict[str, list[tuple[str, dict[str, str], str]]] = {
         ("three-readers", {}, "three-readers"),
         ("repeat", {}, "repeat"),
         ("migrate", {}, "migrate"),
+        ("publish", {}, "publish"),
+        ("publish-repeat", {}, "publish-repeat"),
     ],
 }
 
