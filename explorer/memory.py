@@ -392,3 +392,28 @@ def _by_location(pairs: tuple[tuple[str, str], ...]) -> dict[str, tuple[str, dic
         cpu, loc, field = parts[1], ".".join(parts[2:-1]), parts[-1]
         out.setdefault(loc, (cpu, {}))[1][field] = v
     return out
+
+
+def stale_reads(trace: list[StepRecord]) -> list[str]:
+    """Loads that missed a store still in another CPU's buffer, as sentences.
+
+    Read from a trace whose records went through fold_buffers: a write shown
+    "(buffered on CPU, ...)" is pending until a flush writes its location.
+    This is the weak-memory part of a counterexample: under SC none can exist.
+    """
+    pending: dict[str, list[tuple[int, str, str]]] = {}  # loc -> [(step, cpu, value)]
+    out = []
+    for i, rec in enumerate(trace, 1):
+        for loc, value in rec.reads:
+            for step, cpu, stored in pending.get(loc, []):
+                if cpu != rec.thread_name and "(own store buffer)" not in value:
+                    out.append(f"step {i}: {rec.thread_name} read {loc}={value} while "
+                               f"{cpu}'s store of {stored} (step {step}) was still in its "
+                               "store buffer")
+        for loc, value in rec.writes:
+            if "(buffered on " in value:
+                cpu = value.split("(buffered on ", 1)[1].split(",", 1)[0]
+                pending.setdefault(loc, []).append((i, cpu, value.split(" ", 1)[0]))
+            elif rec.line == FLUSH_LINE and pending.get(loc):
+                pending[loc].pop(0)
+    return out

@@ -27,6 +27,7 @@ from typing import Any
 from . import __version__
 from .api import Outcome
 from .expr import Ghost, Shared, variables
+from .memory import stale_reads
 from .program import Program, StepRecord, render
 from .result import HOLDS, INCOMPLETE, VIOLATED
 from .search.minimize import context_switches
@@ -231,6 +232,11 @@ def why_lines(o: Outcome) -> list[str]:
                 shown = f"{v.name}={render(state[slot], prog.decls[slot])}"
                 vals.append(f"{shown} ({doc})" if doc else shown)
         lines += [_wrap(f"  {v}", "  ") for v in vals]
+    if o.trace:
+        stale = stale_reads(o.trace)
+        if stale:
+            lines += ["Stale reads (a store not yet visible to the CPU that read):"]
+            lines += [_wrap(f"  - {x}", "    ") for x in stale]
     return lines
 
 

@@ -36,7 +36,7 @@ from explorer.args import OneLineParser, positive_float, positive_int
 from explorer.budget import Budget
 from explorer.catalog import load
 from explorer.family import BadInput
-from explorer.memory import MEMORY_MODELS
+from explorer.memory import MEMORY_MODELS, stale_reads
 from explorer.model import ModelError
 from explorer.result import VIOLATED
 from explorer.search.minimize import fewest_switches
@@ -143,6 +143,9 @@ def _evidence(out: api.Outcome) -> str:
     ]
     if pending:
         parts.append("still in a store buffer: " + ", ".join(pending))
+    stale = stale_reads(out.trace)
+    if stale:
+        parts.append(stale[0] + (f" (and {len(stale) - 1} more)" if len(stale) > 1 else ""))
     if out.result.failure is not None and out.result.failure.detail:
         parts.append(out.result.failure.detail)
     return "; ".join(parts)

@@ -136,3 +136,16 @@ def test_cli_unknown_memory_model_is_one_line(tmp_path: Path) -> None:
     r = _cli(tmp_path, "check", "--memory-model", "arm")
     assert r.returncode == 2
     assert len(r.stderr.strip().splitlines()) == 1 and "arm" in r.stderr
+
+
+def test_store_buffering_counterexample_names_the_stale_read() -> None:
+    from explorer.memory import stale_reads
+
+    out = api.check(mutant="no-mb-in-read-lock", srcu="impl", memory_model="tso")
+    assert out.result.verdict == "violated" and out.trace is not None
+    stale = stale_reads(out.trace)
+    # The scanner summed a reader's lock counter while the increment was buffered.
+    assert any("read srcu.lock" in s and "still in its store buffer" in s for s in stale)
+    sc = api.check(mutant="single-scan", srcu="impl", memory_model="sc")
+    assert sc.result.verdict == "violated" and sc.trace is not None
+    assert stale_reads(sc.trace) == []  # under SC no store waits anywhere
