@@ -49,8 +49,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-import networkx as nx
-
 from .expr import TRUE, Const, Expr, Shared, Var, eq, ge, gt, ite, land, lor, substitute
 from .model import (
     DONE,
@@ -334,26 +332,29 @@ class _Lowering:
 
 def _steps_on_cycles(thread: Thread) -> set[tuple[int, str]]:
     """(operation index, label) of the steps of ``thread`` that lie on a loop."""
-    g: nx.DiGraph = nx.DiGraph()
+    succ: dict[tuple[int, str], list[tuple[int, str]]] = {}
     for k, op in enumerate(thread.ops):
         for step in op.steps:
             targets = step.next.labels() if isinstance(step.next, Switch) else [step.next]
+            out = succ.setdefault((k, step.label), [])
             for label in targets:
-                if label == DONE:
-                    if k + 1 < len(thread.ops):
-                        g.add_edge((k, step.label), (k + 1, thread.ops[k + 1].entry))
-                else:
-                    g.add_edge((k, step.label), (k, label))
-    out: set[tuple[int, str]] = set()
-    for comp in nx.strongly_connected_components(g):
-        if len(comp) > 1:
-            out |= comp
-        else:
-            (node,) = comp
-            if g.has_edge(node, node):
-                out.add(node)
-    return out
-
+                if label != DONE:
+                    out.append((k, label))
+                elif k + 1 < len(thread.ops):
+                    out.append((k + 1, thread.ops[k + 1].entry))
+    on_loop = set()
+    for node in succ:  # a node is on a loop when it can reach itself (graphs are small)
+        seen: set[tuple[int, str]] = set()
+        todo = list(succ[node])
+        while todo:
+            x = todo.pop()
+            if x == node:
+                on_loop.add(node)
+                break
+            if x not in seen:
+                seen.add(x)
+                todo.extend(succ.get(x, ()))
+    return on_loop
 
 
 def fold_buffers(record: StepRecord) -> StepRecord:
