@@ -44,6 +44,11 @@ class VarDecl:
     init: int = 0
     fmt: str = "dec"  # dec | hex | signed | bool
     doc: str = ""
+    # A symbolic input (explorer/smt): the initial value is any u64 in [low, high],
+    # named by the parameter it stands for. Only `explorer prove` runs such models.
+    symbolic: str = ""
+    low: int = 0
+    high: int = MASK
 
     def __post_init__(self) -> None:
         if self.fmt not in ("dec", "hex", "signed", "bool"):

@@ -1,0 +1,91 @@
+"""Each thread's control flow as the compiled Program numbers it, and its longest run.
+
+A program counter is the index of a step in ThreadCode.steps; an operation's
+return jumps to the next operation's entry, the last one's to THREAD_DONE.
+The longest execution counts every step a thread can take on its longest
+path, local steps included (the BMC encoder runs local steps as steps of
+their own; the explorer fuses them into the event before them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..model import DONE, Switch
+from ..program import THREAD_DONE, Program
+
+
+@dataclass(frozen=True)
+class ThreadFlow:
+    """pc numbering of one thread: label -> pc per operation, and each step's successors."""
+
+    exits: tuple[int, ...]  # per operation: the pc its return jumps to
+    targets: tuple[tuple[int, ...], ...]  # per pc: the pcs its `next` can name, in order
+
+    def successors(self, pc: int) -> tuple[int, ...]:
+        return self.targets[pc]
+
+
+def thread_flow(program: Program, t: int) -> ThreadFlow:
+    code = program.threads[t]
+    thread = program.model.threads[t]
+    pcs = {(cs.op_index, cs.step.label): pc for pc, cs in enumerate(code.steps)}
+    exits = tuple(
+        pcs[(k + 1, thread.ops[k + 1].entry)] if k + 1 < len(thread.ops) else THREAD_DONE
+        for k in range(len(thread.ops))
+    )
+    targets = []
+    for cs in code.steps:
+        labels = cs.step.next.labels() if isinstance(cs.step.next, Switch) else [cs.step.next]
+        targets.append(tuple(
+            exits[cs.op_index] if label == DONE else pcs[(cs.op_index, label)]
+            for label in labels
+        ))
+    return ThreadFlow(exits, tuple(targets))
+
+
+@dataclass(frozen=True)
+class Longest:
+    """The longest execution in steps, or None with the loop that makes it unbounded."""
+
+    steps: int | None
+    per_thread: tuple[int | None, ...]
+    loop: str = ""  # "thread T, step S" of a step that can run again
+
+
+def longest_execution(program: Program) -> Longest:
+    per: list[int | None] = []
+    loop = ""
+    for t, code in enumerate(program.threads):
+        flow = thread_flow(program, t)
+        memo: dict[int, int] = {}
+        on_path: set[int] = set()
+        cycle: list[int] = []
+
+        def longest_from(pc: int) -> int | None:
+            # Iterative DFS would avoid recursion limits; models have at most
+            # a few hundred steps per thread, far below Python's limit.
+            if pc == THREAD_DONE:
+                return 0
+            if pc in memo:
+                return memo[pc]
+            if pc in on_path:
+                cycle.append(pc)
+                return None
+            on_path.add(pc)
+            best = 0
+            for nxt in set(flow.successors(pc)):
+                n = longest_from(nxt)
+                if n is None:
+                    return None
+                best = max(best, n)
+            on_path.discard(pc)
+            memo[pc] = best + 1
+            return best + 1
+
+        n = longest_from(code.entry)
+        if n is None and not loop:
+            loop = f"thread {code.name}, step {code.steps[cycle[0]].step.label!r}"
+        per.append(n)
+    total = None if any(n is None for n in per) else sum(n for n in per if n is not None)
+    return Longest(total, tuple(per), loop)
