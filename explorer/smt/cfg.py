@@ -2,9 +2,9 @@
 
 A program counter is the index of a step in ThreadCode.steps; an operation's
 return jumps to the next operation's entry, the last one's to THREAD_DONE.
-The longest execution counts every step a thread can take on its longest
-path, local steps included (the BMC encoder runs local steps as steps of
-their own; the explorer fuses them into the event before them).
+The longest execution counts events, as the explorer does: the steps that
+are not local on a thread's longest path (a local step runs inside the event
+of the step before it, in the explorer and in the BMC encoding alike).
 """
 
 from __future__ import annotations
@@ -80,8 +80,8 @@ def longest_execution(program: Program) -> Longest:
                     return None
                 best = max(best, n)
             on_path.discard(pc)
-            memo[pc] = best + 1
-            return best + 1
+            memo[pc] = best + (0 if code.steps[pc].local else 1)
+            return memo[pc]
 
         n = longest_from(code.entry)
         if n is None and not loop:

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 import z3
 
 from ..expr import WIDTH, Ghost, Local, Shared, Var
-from ..model import DONE, Switch, VarDecl
-from ..program import THREAD_DONE, Program, Transition
+from ..model import DONE, ModelError, Switch, VarDecl
+from ..program import THREAD_DONE, CompiledStep, Program, Transition
 from .cfg import ThreadFlow, thread_flow
 from .terms import to_bool, to_bv
 
@@ -62,6 +62,9 @@ class Unrolling:
     flows: list[ThreadFlow] = field(default_factory=list)
     # per BMC step: (read mask, write mask) of the step taken, over Program's location ids
     footprints: list[tuple[z3.BitVecRef, z3.BitVecRef]] = field(default_factory=list)
+    pcs: list[dict[int, int]] = field(default_factory=list)  # per thread: id(step) -> pc
+    local_order: list[list[int]] = field(default_factory=list)  # local pcs, topologically
+    local_slots: list[set[int]] = field(default_factory=list)  # per thread: its locals' slots
 
     @property
     def stutter(self) -> int:
@@ -95,8 +98,16 @@ def _init_value(decl: VarDecl, inputs: dict[str, Input]) -> z3.BitVecRef:
 def unroll(program: Program, bound: int, solver: z3.Solver | None = None) -> Unrolling:
     """Asserts the initial state and `bound` transitions; properties are separate."""
     u = Unrolling(program, bound, solver or z3.SolverFor("QF_BV"))
-    u.flows = [thread_flow(program, t) for t in range(len(program.threads))]
-    u.states.append(_initial(program, u.inputs))
+    for t, code in enumerate(program.threads):
+        u.flows.append(thread_flow(program, t))
+        u.pcs.append({id(cs): p for p, cs in enumerate(code.steps)})
+        u.local_order.append(local_order(program, t, u.flows[t]))
+        u.local_slots.append(set(code.local_slots.values()))
+    init = _initial(program, u.inputs)
+    st = dict(enumerate(init))
+    for t in range(len(program.threads)):  # leading local steps, as initial_state runs them
+        _settle(u, t, st)
+    u.states.append([st[s] for s in range(len(init))])
     for inp in u.inputs.values():
         u.solver.add(z3.ULE(z3.BitVecVal(inp.low, WIDTH), inp.var),
                      z3.ULE(inp.var, z3.BitVecVal(inp.high, WIDTH)))
@@ -118,78 +129,155 @@ def unroll(program: Program, bound: int, solver: z3.Solver | None = None) -> Unr
     return u
 
 
-def _canonical_order(u: Unrolling, i: int) -> None:
-    """Peephole partial-order reduction (Wang, Yang, Kahlon, Gupta, TACAS 2008).
+def _canonical_order(u: Unrolling, j: int) -> None:
+    """Partial-order reduction: only runs in lexicographic normal form are encoded.
 
-    Two adjacent steps of different threads that are independent (neither
-    writes a location the other reads or writes) can be swapped without
-    changing the state after both, or whether either is enabled; so only the
-    order with the lower thread first is kept. Independence uses the
-    Program's footprints, where every step that writes what a non-sticky
-    invariant reads also writes a pseudo-location, so the states in between
-    that an invariant could tell apart are never merged (as in the explorer).
+    Two events are independent when neither writes a location the other reads
+    or writes; events of one thread never are (each event's footprint holds a
+    bit of its thread). Independent events commute: either order is enabled
+    and both reach the same state. A run with an event j that is independent
+    of every event from some i up to j-1 and belongs to a lower thread than
+    event i can be rewritten with j moved before i, so it is not the normal
+    form of its Mazurkiewicz trace and is excluded; each trace keeps exactly
+    one run. As in the explorer, every step that writes what a non-sticky
+    invariant reads also writes a pseudo-location, so states in between that
+    an invariant could tell apart are never merged (final properties and
+    deadlock are read at the end, which every order reaches).
     """
-    (r1, w1), (r2, w2) = u.footprints[i - 1], u.footprints[i]
-    independent = z3.And((w1 & (r2 | w2)) == 0, (w2 & r1) == 0)
-    inverted = z3.And(z3.ULT(u.sched[i], u.sched[i - 1]), u.sched[i] != u.stutter)
-    u.solver.add(z3.Not(z3.And(inverted, independent)))
+    rj, wj = u.footprints[j]
+    acc_r, acc_w = u.footprints[j - 1]
+    for i in range(j - 1, -1, -1):
+        if i < j - 1:
+            acc_r, acc_w = acc_r | u.footprints[i][0], acc_w | u.footprints[i][1]
+        independent = z3.And((acc_w & (rj | wj)) == 0, (wj & acc_r) == 0)
+        earlier = z3.And(z3.ULT(u.sched[j], u.sched[i]), u.sched[j] != u.stutter)
+        u.solver.add(z3.Not(z3.And(earlier, independent)))
+
+
+def local_order(program: Program, t: int, flow: ThreadFlow) -> list[int]:
+    """Thread t's local steps in an order where each comes before the local steps it
+    can jump to (ModelError if they loop: such a thread never finishes an event)."""
+    steps = program.threads[t].steps
+    order: list[int] = []
+    state: dict[int, int] = {}  # 1 on the DFS path, 2 done
+
+    def visit(p: int) -> None:
+        if state.get(p) == 2:
+            return
+        if state.get(p) == 1:
+            raise ModelError(f"thread {program.threads[t].name}: step "
+                             f"{steps[p].step.label!r} loops without touching shared memory")
+        state[p] = 1
+        for q in flow.successors(p):
+            if q != THREAD_DONE and steps[q].local:
+                visit(q)
+        state[p] = 2
+        order.append(p)
+
+    for p, cs in enumerate(steps):
+        if cs.local:
+            visit(p)
+    return order[::-1]
+
+
+def _apply(
+    u: Unrolling, t: int, cs: CompiledStep, st: dict[int, z3.ExprRef], choice: z3.BitVecRef
+) -> tuple[dict[int, z3.ExprRef], z3.BitVecRef]:
+    """Thread t's step `cs` on state `st`: the slots it assigns and its next pc."""
+    slot = cs.slot
+
+    def pre(v: Var) -> z3.BitVecRef:
+        return st[slot[v]]  # type: ignore[return-value]
+
+    assigned: dict[int, z3.ExprRef] = {slot[lhs]: to_bv(rhs, pre) for lhs, rhs in cs.step.update}
+    if cs.step.choose is not None:  # Program assigns the choice after the update
+        assigned[slot[Local(cs.step.choose.local)]] = choice
+
+    def post(v: Var) -> z3.BitVecRef:
+        s = slot[v]
+        return assigned.get(s, st[s])  # type: ignore[return-value]
+
+    flow = u.flows[t]
+    p = st_pc_index(u, t, cs)
+    new_pc = _next_pc(flow, p, cs.step.next, post)
+    labels = cs.step.next.labels() if isinstance(cs.step.next, Switch) else [cs.step.next]
+    if DONE in labels:  # an operation that returns resets its locals, as Program does
+        returns = new_pc == pc_value(flow.exits[cs.op_index])
+        for name, decl in cs.op.locals.items():
+            s = slot[Local(name)]
+            assigned[s] = z3.If(returns, _init_value(decl, u.inputs), assigned.get(s, st[s]))
+    return assigned, new_pc
+
+
+def st_pc_index(u: Unrolling, t: int, cs: CompiledStep) -> int:
+    return u.pcs[t][id(cs)]
+
+
+def _settle(u: Unrolling, t: int, st: dict[int, z3.ExprRef]) -> None:
+    """Runs thread t's enabled local steps on `st`, as Program's settle does.
+
+    Local steps form a DAG (a loop of them is a model error); one pass in
+    topological order runs any chain of them, whatever path it takes.
+    """
+    code = u.program.threads[t]
+    pc_slot = code.pc_slot
+    for p in u.local_order[t]:
+        cs = code.steps[p]
+        slot = cs.slot
+
+        def pre(v: Var, slot: dict[Var, int] = slot) -> z3.BitVecRef:
+            return st[slot[v]]  # type: ignore[return-value]
+
+        runs = z3.And(st[pc_slot] == pc_value(p), to_bool(cs.step.guard, pre))
+        assigned, new_pc = _apply(u, t, cs, st, z3.BitVecVal(0, WIDTH))
+        for s, v in assigned.items():
+            st[s] = z3.If(runs, v, st[s])
+        st[pc_slot] = z3.If(runs, new_pc, st[pc_slot])
 
 
 def _step(
     u: Unrolling, i: int, sched: z3.BitVecRef, choice: z3.BitVecRef
 ) -> tuple[list[z3.ExprRef], tuple[z3.BitVecRef, z3.BitVecRef]]:
-    """Asserts state i+1 from state i; returns state i+1's slots and the step's footprint."""
+    """Asserts state i+1 from state i: the scheduled thread runs one event (one
+    step that is not local, then the local steps after it, as Program.execute).
+    Returns state i+1's slots and the event's footprint."""
     prog, cur = u.program, u.states[i]
-    nloc = prog.visible + 1
+    nloc = prog.visible + 1 + len(prog.threads)  # locations, `visible`, one bit per thread
     reads: z3.BitVecRef = z3.BitVecVal(0, nloc)
     writes: z3.BitVecRef = z3.BitVecVal(0, nloc)
-    # value[slot]: the If-chain giving slot's next value, starting from "unchanged".
     value: list[z3.ExprRef] = list(cur)
-    moves: list[z3.BoolRef] = []
     for t, code in enumerate(prog.threads):
         pc = cur[code.pc_slot]
         runs = sched == t
         enabled_t = []
+        base: dict[int, z3.ExprRef] = dict(enumerate(cur))
+        st = dict(base)
+        touched: set[int] = {code.pc_slot}
         for p, cs in enumerate(code.steps):
-            slot = cs.slot
+            if cs.local:  # run by _settle; never the start of an event
+                continue
 
-            def pre(v: Var, slot: dict[Var, int] = slot) -> z3.BitVecRef:
+            def pre(v: Var, slot: dict[Var, int] = cs.slot) -> z3.BitVecRef:
                 return cur[slot[v]]  # type: ignore[return-value]
 
             at = pc == pc_value(p)
-            guard = to_bool(cs.step.guard, pre)
-            enabled_t.append(z3.And(at, guard))
-            move = z3.And(runs, at)
-            moves.append(move)
-            assigned: dict[int, z3.BitVecRef] = {
-                slot[lhs]: to_bv(rhs, pre) for lhs, rhs in cs.step.update
-            }
+            enabled_t.append(z3.And(at, to_bool(cs.step.guard, pre)))
+            assigned, new_pc = _apply(u, t, cs, base, choice)
             if cs.step.choose is not None:
-                local = slot[Local(cs.step.choose.local)]
-                assigned[local] = choice
-                u.solver.add(z3.Implies(move, z3.Or(*(choice == v for v in cs.choices or ()))))
-
-            def post(v: Var, slot: dict[Var, int] = slot,
-                     assigned: dict[int, z3.BitVecRef] = assigned) -> z3.BitVecRef:
-                s = slot[v]
-                return assigned.get(s, cur[s])  # type: ignore[return-value]
-
-            new_pc = _next_pc(u.flows[t], p, cs.step.next, post)
-            # An operation that returns resets its locals (Program does the same).
-            labels = cs.step.next.labels() if isinstance(cs.step.next, Switch) else [cs.step.next]
-            if DONE in labels:
-                exit_pc = pc_value(u.flows[t].exits[cs.op_index])
-                returns = new_pc == exit_pc
-                for name, decl in cs.op.locals.items():
-                    s = slot[Local(name)]
-                    reset = _init_value(decl, u.inputs)
-                    assigned[s] = z3.If(returns, reset, assigned.get(s, cur[s]))
+                u.solver.add(z3.Implies(z3.And(runs, at),
+                                        z3.Or(*(choice == v for v in cs.choices or ()))))
             for s, v in assigned.items():
-                value[s] = z3.If(move, v, value[s])
-            if cs.rmask or cs.wmask:
-                reads = z3.If(move, z3.BitVecVal(cs.rmask, nloc), reads)
-                writes = z3.If(move, z3.BitVecVal(cs.wmask, nloc), writes)
-            value[code.pc_slot] = z3.If(move, new_pc, value[code.pc_slot])
+                st[s] = z3.If(at, v, st[s])
+                touched.add(s)
+            st[code.pc_slot] = z3.If(at, new_pc, st[code.pc_slot])
+            mine = 1 << (prog.visible + 1 + t)
+            reads = z3.If(z3.And(runs, at), z3.BitVecVal(cs.rmask | mine, nloc), reads)
+            writes = z3.If(z3.And(runs, at), z3.BitVecVal(cs.wmask | mine, nloc), writes)
+        if u.local_order[t]:
+            _settle(u, t, st)
+            touched |= u.local_slots[t]
+        for s in touched:
+            value[s] = z3.If(runs, st[s], value[s])
         # The scheduled thread must be able to move.
         u.solver.add(z3.Implies(runs, z3.Or(*enabled_t) if enabled_t else z3.BoolVal(False)))
     # A fresh variable per slot that may change keeps the terms small; a slot
@@ -295,8 +383,7 @@ def schedule_from_model(u: Unrolling, m: z3.ModelRef) -> list[Transition]:
         code = u.program.threads[t]
         pc = m.eval(u.states[i][code.pc_slot], model_completion=True).as_long()
         cs = code.steps[pc]
-        if cs.local:
-            continue
+        assert not cs.local, "an event starts at a step that is not local"
         value = None
         if cs.choices is not None:
             value = m.eval(u.choice[i], model_completion=True).as_long()

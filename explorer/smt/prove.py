@@ -91,7 +91,13 @@ def prove_program(
     u = unroll(program, bound)
     bad = violations(u, bound, DEADLOCK)
     encoded = time.perf_counter()
-    answer = u.solver.check(bad.any())
+    # One query per property: in sum much faster than one query for them all,
+    # and the solver keeps what it learnt from one to the next.
+    answer = z3.unsat
+    for term in bad.terms.values():
+        answer = u.solver.check(term)
+        if answer != z3.unsat:
+            break
     solved = time.perf_counter()
     checked = [p.name for p in program.invariants + program.finals] + [DEADLOCK]
     stats = Stats(states=bound + 1, seconds=solved - start)
@@ -104,7 +110,7 @@ def prove_program(
     if answer == z3.unsat:
         if not proof.complete:
             result.verdict = INCOMPLETE
-            result.reason = (f"no violation in runs of up to {bound} steps, but the longest "
+            result.reason = (f"no violation in runs of up to {bound} events, but the longest "
                              f"execution has {_longest_text(longest)}")
         return proof
     m = u.solver.model()
@@ -118,7 +124,7 @@ def prove_program(
 def _longest_text(longest: Longest) -> str:
     if longest.steps is None:
         return f"no bound ({longest.loop} can run again)"
-    return f"{longest.steps} steps"
+    return f"{longest.steps} events"
 
 
 def _confirm(proof: Proof, schedule: list[Transition], z3_says: set[str],
