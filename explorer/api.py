@@ -43,6 +43,7 @@ class Outcome:
     final_state: State | None = None
     races: list[Race] | None = None  # with explain: the races that decided the violation
     shrunk: Shrunk | None = None  # a smaller model that still violates (final/deadlock)
+    work: str = ""  # how the verdict was reached when not by exploration (explorer prove)
 
 
 @dataclass

@@ -52,6 +52,7 @@ def headline(o: Outcome) -> str:
             f"{_num(st.executions)} executions, {_num(st.states)} states, "
             f"{_num(st.events)} events in {st.seconds:.2f} s ({rate})"
         )
+    work = o.work or work
     if r.verdict == HOLDS and r.strategy == "replay":
         return f"NOT REPRODUCED: {r.reason} ({_num(st.events)} events)"
     if r.verdict == HOLDS:

@@ -56,36 +56,43 @@ class Longest:
 def longest_execution(program: Program) -> Longest:
     per: list[int | None] = []
     loop = ""
-    for t, code in enumerate(program.threads):
-        flow = thread_flow(program, t)
-        memo: dict[int, int] = {}
-        on_path: set[int] = set()
-        cycle: list[int] = []
-
-        def longest_from(pc: int) -> int | None:
-            # Iterative DFS would avoid recursion limits; models have at most
-            # a few hundred steps per thread, far below Python's limit.
-            if pc == THREAD_DONE:
-                return 0
-            if pc in memo:
-                return memo[pc]
-            if pc in on_path:
-                cycle.append(pc)
-                return None
-            on_path.add(pc)
-            best = 0
-            for nxt in set(flow.successors(pc)):
-                n = longest_from(nxt)
-                if n is None:
-                    return None
-                best = max(best, n)
-            on_path.discard(pc)
-            memo[pc] = best + (0 if code.steps[pc].local else 1)
-            return memo[pc]
-
-        n = longest_from(code.entry)
+    for t in range(len(program.threads)):
+        n, where = _longest_thread(program, t)
         if n is None and not loop:
-            loop = f"thread {code.name}, step {code.steps[cycle[0]].step.label!r}"
+            loop = where
         per.append(n)
     total = None if any(n is None for n in per) else sum(n for n in per if n is not None)
     return Longest(total, tuple(per), loop)
+
+
+def _longest_thread(program: Program, t: int) -> tuple[int | None, str]:
+    """Events on thread t's longest path to its end, or None and where it loops."""
+    code = program.threads[t]
+    flow = thread_flow(program, t)
+    memo: dict[int, int] = {}
+    on_path: set[int] = set()
+    cycle: list[int] = []
+
+    def longest_from(pc: int) -> int | None:
+        # Recursion depth is the number of steps of a thread: a few hundred at most.
+        if pc == THREAD_DONE:
+            return 0
+        if pc in memo:
+            return memo[pc]
+        if pc in on_path:
+            cycle.append(pc)
+            return None
+        on_path.add(pc)
+        best = 0
+        for nxt in set(flow.successors(pc)):
+            n = longest_from(nxt)
+            if n is None:
+                return None
+            best = max(best, n)
+        on_path.discard(pc)
+        memo[pc] = best + (0 if code.steps[pc].local else 1)
+        return memo[pc]
+
+    n = longest_from(code.entry)
+    where = f"thread {code.name}, step {code.steps[cycle[0]].step.label!r}" if cycle else ""
+    return n, where

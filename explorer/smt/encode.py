@@ -28,7 +28,7 @@ from ..expr import WIDTH, Ghost, Local, Shared, Var
 from ..model import DONE, ModelError, Switch, VarDecl
 from ..program import THREAD_DONE, CompiledStep, Program, Transition
 from .cfg import ThreadFlow, thread_flow
-from .terms import to_bool, to_bv
+from .terms import Env, to_bool, to_bv
 
 PC_WIDTH = 16
 PC_DONE = (1 << PC_WIDTH) - 1  # THREAD_DONE as a pc bit-vector
@@ -187,7 +187,7 @@ def _apply(
     slot = cs.slot
 
     def pre(v: Var) -> z3.BitVecRef:
-        return st[slot[v]]  # type: ignore[return-value]
+        return st[slot[v]]
 
     assigned: dict[int, z3.ExprRef] = {slot[lhs]: to_bv(rhs, pre) for lhs, rhs in cs.step.update}
     if cs.step.choose is not None:  # Program assigns the choice after the update
@@ -195,7 +195,7 @@ def _apply(
 
     def post(v: Var) -> z3.BitVecRef:
         s = slot[v]
-        return assigned.get(s, st[s])  # type: ignore[return-value]
+        return assigned.get(s, st[s])
 
     flow = u.flows[t]
     p = st_pc_index(u, t, cs)
@@ -226,7 +226,7 @@ def _settle(u: Unrolling, t: int, st: dict[int, z3.ExprRef]) -> None:
         slot = cs.slot
 
         def pre(v: Var, slot: dict[Var, int] = slot) -> z3.BitVecRef:
-            return st[slot[v]]  # type: ignore[return-value]
+            return st[slot[v]]
 
         runs = z3.And(st[pc_slot] == pc_value(p), to_bool(cs.step.guard, pre))
         assigned, new_pc = _apply(u, t, cs, st, z3.BitVecVal(0, WIDTH))
@@ -258,7 +258,7 @@ def _step(
                 continue
 
             def pre(v: Var, slot: dict[Var, int] = cs.slot) -> z3.BitVecRef:
-                return cur[slot[v]]  # type: ignore[return-value]
+                return cur[slot[v]]
 
             at = pc == pc_value(p)
             enabled_t.append(z3.And(at, to_bool(cs.step.guard, pre)))
@@ -287,13 +287,13 @@ def _step(
         if value[s] is cur[s]:
             nxt.append(cur[s])
             continue
-        var = z3.BitVec(f"{name}@{i + 1}", cur[s].size())  # type: ignore[attr-defined]
+        var = z3.BitVec(f"{name}@{i + 1}", cur[s].size())
         u.solver.add(var == value[s])
         nxt.append(var)
     return nxt, (reads, writes)
 
 
-def _next_pc(flow: ThreadFlow, p: int, nxt: str | Switch, post: object) -> z3.BitVecRef:
+def _next_pc(flow: ThreadFlow, p: int, nxt: str | Switch, post: Env) -> z3.BitVecRef:
     targets = flow.successors(p)
     out: z3.BitVecRef = z3.BitVecVal(pc_value(targets[-1]), PC_WIDTH)
     if isinstance(nxt, Switch):
@@ -307,12 +307,12 @@ def _next_pc(flow: ThreadFlow, p: int, nxt: str | Switch, post: object) -> z3.Bi
 # -- what a state means ----------------------------------------------------------
 
 
-def _state_env(u: Unrolling, i: int) -> object:
+def _state_env(u: Unrolling, i: int) -> Env:
     state, slot = u.states[i], u.program.slot
 
     def env(v: Var) -> z3.BitVecRef:
         assert isinstance(v, Shared | Ghost), "properties read no locals"
-        return state[slot[v]]  # type: ignore[return-value]
+        return state[slot[v]]
 
     return env
 
@@ -322,7 +322,7 @@ def enabled(u: Unrolling, i: int, t: int) -> z3.BoolRef:
     terms = []
     for p, cs in enumerate(code.steps):
         def env(v: Var, slot: dict[Var, int] = cs.slot) -> z3.BitVecRef:
-            return state[slot[v]]  # type: ignore[return-value]
+            return state[slot[v]]
 
         terms.append(z3.And(state[code.pc_slot] == pc_value(p), to_bool(cs.step.guard, env)))
     return z3.Or(*terms) if terms else z3.BoolVal(False)
@@ -357,10 +357,10 @@ def violations(u: Unrolling, i: int, deadlock: str) -> Violations:
     env = _state_env(u, i)
     out: dict[str, z3.BoolRef] = {}
     for p in u.program.invariants:
-        out[p.name] = z3.Not(to_bool(p.expr, env))  # type: ignore[arg-type]
+        out[p.name] = z3.Not(to_bool(p.expr, env))
     end, done = terminal(u, i), finished(u, i)
     for p in u.program.finals:
-        out[p.name] = z3.And(end, done, z3.Not(to_bool(p.expr, env)))  # type: ignore[arg-type]
+        out[p.name] = z3.And(end, done, z3.Not(to_bool(p.expr, env)))
     out[deadlock] = z3.And(end, z3.Not(done))
     return Violations(out)
 

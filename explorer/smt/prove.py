@@ -18,8 +18,8 @@ from dataclasses import dataclass, replace
 import z3
 
 from .. import api
-from ..family import BadInput
 from ..expr import Var, evaluate, variables
+from ..family import BadInput
 from ..model import ModelError, Property
 from ..program import Program, State, Transition
 from ..result import DEADLOCK, ERROR, HOLDS, INCOMPLETE, VIOLATED, Failure, Result, Stats
