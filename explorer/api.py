@@ -101,6 +101,10 @@ def check(
     if strategy not in STRATEGIES:
         raise BadInput(f"unknown strategy {strategy!r} (known: {', '.join(STRATEGIES)})")
     setup, program = prepare(model, scenario, settings, mutant, srcu, memory_model)
+    symbolic = sorted({d.symbolic for d in program.decls if d.symbolic})
+    if symbolic:
+        raise BadInput(f"{symbolic[0]}=? is symbolic: explorer check needs a concrete value "
+                       "(explorer prove takes it symbolic)")
     result = run(strategy, program, budget or Budget(), progress)
     outcome = Outcome(setup, result, program)
     if result.verdict == VIOLATED and result.schedule is not None and result.failure is not None:
