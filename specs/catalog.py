@@ -10,10 +10,12 @@ from explorer.catalog import Entry
 from models.guest_memfd import GuestMemfd
 from models.srcu_contract import SrcuContract
 
-from . import guest_memfd, srcu
+from . import fallocate_proof, flag_layout, guest_memfd, srcu
 
 ENTRIES = (
     Entry(GuestMemfd(), guest_memfd.PROPERTIES),
     Entry(SrcuContract(), srcu.PROPERTIES),
 )
 DEFAULT_MODEL = "guest_memfd"
+# Patch-level proofs in z3 (`explorer prove --spec NAME`).
+PROOFS = (fallocate_proof.SPEC, flag_layout.SPEC)

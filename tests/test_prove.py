@@ -188,3 +188,17 @@ def test_cli_bad_input_is_one_line_exit_2(run_cli, args) -> None:
     p = run_cli("prove", *args)
     assert p.returncode == 2 and p.stdout == ""
     assert len(p.stderr.strip().splitlines()) == 1 and "Traceback" not in p.stderr
+
+
+def test_locals_of_two_operations_with_one_name_stay_apart() -> None:
+    """Two operations of one thread with a local `r` each (Program names both t.r)."""
+    ops = []
+    for k in range(2):
+        b = OpBuilder(f"op{k}")
+        r = b.local("r")
+        b.add("load", "o.c:1", "r = x", reads=["x"], update={r: Shared("x") + 1}, next="store")
+        b.add("store", "o.c:2", "x = r", writes=["x"], update={Shared("x"): r})
+        ops.append(b.build())
+    prop = Property("two", "x ends at 2", eq(Shared("x"), 2), kind="final")
+    model = Model("ops", {"x": VarDecl(0)}, {}, (Thread("t", tuple(ops)),), (prop,))
+    assert _prove(model).outcome.result.verdict == HOLDS

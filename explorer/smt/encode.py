@@ -287,7 +287,9 @@ def _step(
         if value[s] is cur[s]:
             nxt.append(cur[s])
             continue
-        var = z3.BitVec(f"{name}@{i + 1}", cur[s].size())
+        # Slot numbers keep names unique: two operations of a thread may have
+        # locals of the same name, which Program names alike.
+        var = z3.BitVec(f"{name}#{s}@{i + 1}", cur[s].size())
         u.solver.add(var == value[s])
         nxt.append(var)
     return nxt, (reads, writes)
@@ -396,3 +398,8 @@ def input_values(u: Unrolling, m: z3.ModelRef) -> dict[str, int]:
     return {
         name: m.eval(inp.var, model_completion=True).as_long() for name, inp in u.inputs.items()
     }
+
+
+def value_at(u: Unrolling, i: int, var: Shared | Ghost) -> z3.BitVecRef:
+    """The term for a shared or ghost variable in state i (for proofs over final states)."""
+    return u.states[i][u.program.slot[var]]
