@@ -202,3 +202,16 @@ def test_locals_of_two_operations_with_one_name_stay_apart() -> None:
     prop = Property("two", "x ends at 2", eq(Shared("x"), 2), kind="final")
     model = Model("ops", {"x": VarDecl(0)}, {}, (Thread("t", tuple(ops)),), (prop,))
     assert _prove(model).outcome.result.verdict == HOLDS
+
+
+def test_a_disagreement_with_the_explorer_is_an_internal_error(monkeypatch) -> None:
+    """If z3's run does not violate when the explorer replays it, prove says so (ERROR,
+    exit 2), never VIOLATED: here the schedule is cut short behind z3's back."""
+    from explorer.result import ERROR
+    from explorer.smt import prove as prove_mod
+
+    real = prove_mod.schedule_from_model
+    monkeypatch.setattr(prove_mod, "schedule_from_model", lambda u, m: real(u, m)[:1])
+    r = _prove(_counter(atomic=False)).outcome.result
+    assert r.verdict == ERROR and r.exit_code == 2
+    assert r.reason.startswith("internal: z3 and the explorer disagree")
