@@ -42,6 +42,7 @@ class Outcome:
     final_state: State | None = None
     races: list[Race] | None = None  # with explain: the races that decided the violation
     shrunk: Shrunk | None = None  # a smaller model that still violates (final/deadlock)
+    work: str = ""  # how the verdict was reached when not by exploration (explorer prove)
 
 
 @dataclass
@@ -99,6 +100,10 @@ def check(
     if strategy not in STRATEGIES:
         raise BadInput(f"unknown strategy {strategy!r} (known: {', '.join(STRATEGIES)})")
     setup, program = prepare(model, scenario, settings, mutant, srcu, memory_model)
+    symbolic = sorted({d.symbolic for d in program.decls if d.symbolic})
+    if symbolic:
+        raise BadInput(f"{symbolic[0]}=? is symbolic: explorer check needs a concrete value "
+                       "(explorer prove takes it symbolic)")
     result = run(strategy, program, budget or Budget(), progress)
     outcome = Outcome(setup, result, program)
     if result.verdict == VIOLATED and result.schedule is not None and result.failure is not None:

@@ -445,7 +445,11 @@ def main(argv: list[str] | None = None) -> int:
     (out / "bench.json").write_text(json.dumps(data, indent=2) + "\n")
     png = out / "bench.png"
     drawn = plot(suite, data, png)
-    (out / "bench.md").write_text(markdown(suite, data, png.name if drawn else None))
+    md = markdown(suite, data, png.name if drawn else None)
+    from .smt.bench import section  # z3 prove against DPOR, rows from PROVE_CASES
+
+    md += "\n" + section(args.quick, repeats)
+    (out / "bench.md").write_text(md)
     print(f"wrote {out / 'bench.json'}, {out / 'bench.md'}" + (f", {png}" if drawn else ""))
     return 0
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from .expr import TRUE, Expr, ExprLike, Local, Var, lift
+from .expr import MASK, TRUE, Expr, ExprLike, Local, Var, lift
 from .model import DONE, Choice, Next, Operation, Step, VarDecl
 
 
@@ -22,8 +22,10 @@ class OpBuilder:
         self.steps: list[Step] = []
         self.locals: dict[str, VarDecl] = {}
 
-    def local(self, name: str, init: int = 0, fmt: str = "dec", doc: str = "") -> Local:
-        decl = VarDecl(init, fmt, doc)
+    def local(self, name: str, init: int = 0, fmt: str = "dec", doc: str = "",
+              symbolic: str = "", low: int = 0, high: int = MASK) -> Local:
+        """A local; with `symbolic`, its initial value is that symbolic input (explorer/smt)."""
+        decl = VarDecl(init, fmt, doc, symbolic, low, high) if symbolic else VarDecl(init, fmt, doc)
         if self.locals.setdefault(name, decl) != decl:
             raise ValueError(f"local {name!r} declared twice with different settings")
         return Local(name)

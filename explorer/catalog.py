@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 
 from .family import BadInput, Family, PropertySpec
+from .smt.spec import ProofSpec
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class Entry:
 class Catalog:
     entries: tuple[Entry, ...]
     default: str
+    proofs: tuple[ProofSpec, ...] = ()  # `explorer prove --spec NAME`
 
     def get(self, name: str | None) -> Entry:
         name = name or self.default
@@ -36,7 +38,14 @@ class Catalog:
         known = ", ".join(e.name for e in self.entries)
         raise BadInput(f"unknown model {name!r} (known: {known})")
 
+    def proof(self, name: str) -> ProofSpec:
+        for p in self.proofs:
+            if p.name == name:
+                return p
+        known = ", ".join(p.name for p in self.proofs) or "none"
+        raise BadInput(f"unknown proof spec {name!r} (known: {known})")
+
 
 def load(module: str | None = None) -> Catalog:
     mod = importlib.import_module(module or os.environ.get("EXPLORER_CATALOG", "specs.catalog"))
-    return Catalog(tuple(mod.ENTRIES), mod.DEFAULT_MODEL)
+    return Catalog(tuple(mod.ENTRIES), mod.DEFAULT_MODEL, tuple(getattr(mod, "PROOFS", ())))

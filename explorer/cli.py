@@ -1,7 +1,8 @@
-"""`explorer check | list | replay | graph | bench`: a thin layer over explorer.api.
+"""`explorer check | prove | list | replay | graph | bench`: a thin layer over explorer.api.
 
 Exit codes: 0 every property holds (exhaustively), 1 a violation was found,
-2 bad input or a model error, 3 incomplete (a budget ran out).
+2 bad input or a model error, 3 incomplete (a budget ran out; for prove, a
+bound below the longest execution).
 `replay`: 1 the violation reproduces, 0 the schedule ran to its end without
 one, 2 a bad schedule file or one the model no longer fits.
 """
@@ -65,6 +66,24 @@ def build_parser() -> argparse.ArgumentParser:
                      "overwrites; default: counterexamples/<model>-<scenario>-<mutant>.json)")
     out.add_argument("--no-schedule", action="store_true",
                      help="do not write a schedule file on a violation")
+
+    pv = sub.add_parser("prove", help="bounded model checking in z3 (same model), or a "
+                        "named proof about the model's data (--spec)")
+    _add_model_args(pv)
+    pv.add_argument("--mutant", help="prove a deliberately broken variant of the model")
+    pv.add_argument("--memory-model", default="sc", choices=list(api.MEMORY_MODELS))
+    pv.add_argument("--srcu", default="abstract", help="SRCU model (default: abstract)")
+    pv.add_argument("--bound", type=positive_int, metavar="K",
+                    help="events per run (default: the longest execution, then the result "
+                    "is complete; smaller: incomplete, exit 3)")
+    pv.add_argument("--spec", metavar="NAME",
+                    help="run a named proof spec instead (see `explorer list`)")
+    pv.add_argument("--json", action="store_true", help="print one JSON object instead")
+    pout = pv.add_mutually_exclusive_group()
+    pout.add_argument("--schedule-out", metavar="FILE",
+                      help="on a violation write the schedule file exactly here")
+    pout.add_argument("--no-schedule", action="store_true",
+                      help="do not write a schedule file on a violation")
 
     g = sub.add_parser("graph", help="write the execution graph of a schedule file")
     g.add_argument("file", help="schedule file (see check --schedule-out)")
@@ -194,6 +213,11 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(f"  SRCU models: {', '.join(fam.srcu_models)}; memory models: "
               f"{', '.join(api.MEMORY_MODELS)}")
         print()
+    if cat.proofs:
+        print("proof specs (explorer prove --spec NAME):")
+        for pr in cat.proofs:
+            print(f"  {pr.name:<26} {pr.description}")
+        print()
     print("strategies:")
     for name, (doc, _) in STRATEGIES.items():
         print(f"  {name:<26} {doc}")
@@ -205,6 +229,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "check":
             return cmd_check(args)
+        if args.command == "prove":
+            from .smt.cli import cmd_prove  # z3 loads only for prove
+
+            return cmd_prove(args)
         if args.command == "replay":
             return cmd_replay(args)
         if args.command == "graph":

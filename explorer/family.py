@@ -21,6 +21,12 @@ class BadInput(Exception):
     """Something the user wrote is wrong; the CLI prints it on one line and exits 2."""
 
 
+SYMBOLIC = "?"
+"""`--set KEY=?`: the parameter is a symbolic input (only `explorer prove` takes one;
+the model declares it with VarDecl.symbolic = KEY and the encoder makes it a free
+64-bit bit-vector within the parameter's range)."""
+
+
 @dataclass(frozen=True)
 class Param:
     key: str
@@ -30,9 +36,20 @@ class Param:
     low: int = 0
     high: int = 1 << 62
     choices: tuple[str, ...] = ()  # for choice, and the items of a list
+    symbolic: bool = False  # may be left symbolic with `?` (see SYMBOLIC)
+    numeric: bool = False  # a choice that also takes any integer (a raw value)
 
     def parse(self, text: str) -> Any:
         text = str(text).strip()
+        if text == SYMBOLIC:
+            if not self.symbolic:
+                raise BadInput(f"{self.key}=?: this parameter cannot be symbolic")
+            return SYMBOLIC
+        if self.kind == "choice" and self.numeric and text not in self.choices:
+            try:
+                return int(text, 0)
+            except ValueError:
+                pass
         if self.kind == "int":
             try:
                 value = int(text, 0)
@@ -56,10 +73,11 @@ class Param:
         return tuple(items)
 
     def describe(self) -> str:
+        sym = " | ? (symbolic, prove only)" if self.symbolic else ""
         if self.kind == "int":
-            return f"integer {self.low}..{self.high}"
+            return f"integer {self.low}..{self.high}{sym}"
         if self.kind == "choice":
-            return " | ".join(self.choices)
+            return " | ".join(self.choices) + (" | an integer" if self.numeric else "") + sym
         return "comma list of " + (" | ".join(self.choices) if self.choices else "values")
 
 

@@ -327,7 +327,8 @@ class _Lowering:
             tags=(f"mem.flush:{x}",),
         )
         op = Operation("flush", f"{x} from {cpu}'s store buffer", "flush", (step,), {})
-        return Thread(f"flush.{cpu}.{x}", (op,), cpu=cpu, daemon=True)
+        # It flushes at most as many stores as can enter the buffer.
+        return Thread(f"flush.{cpu}.{x}", (op,), cpu=cpu, daemon=True, bound=buf.size)
 
 
 def _steps_on_cycles(thread: Thread) -> set[tuple[int, str]]:

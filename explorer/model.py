@@ -44,6 +44,11 @@ class VarDecl:
     init: int = 0
     fmt: str = "dec"  # dec | hex | signed | bool
     doc: str = ""
+    # A symbolic input (explorer/smt): the initial value is any u64 in [low, high],
+    # named by the parameter it stands for. Only `explorer prove` runs such models.
+    symbolic: str = ""
+    low: int = 0
+    high: int = MASK
 
     def __post_init__(self) -> None:
         if self.fmt not in ("dec", "hex", "signed", "bool"):
@@ -133,6 +138,7 @@ class Thread:
     # A daemon never returns: it is not waited for at the end of a run and is
     # never reported as blocked (the store-buffer flushers of explorer/memory.py).
     daemon: bool = False
+    bound: int = 0  # a daemon's most steps in one run, when known (0: unknown)
 
     @property
     def home(self) -> str:

@@ -56,6 +56,7 @@ def headline(o: Outcome) -> str:
         )
     if st.cut_off:
         work += f"; {_num(st.cut_off)} of the runs cut off at a failed retry another run covers"
+    work = o.work or work
     if r.verdict == HOLDS and r.strategy == "replay":
         return f"NOT REPRODUCED: {r.reason} ({_num(st.events)} events)"
     if r.verdict == HOLDS:

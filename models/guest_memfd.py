@@ -27,14 +27,30 @@ Ghost variables (instrumentation read only by properties):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from explorer.builder import OpBuilder
-from explorer.expr import Const, Expr, ExprLike, Ghost, Local, Shared, Var, eq, ite, land, ne
-from explorer.family import BadInput, Family, Mutant, Param, Scenario, count
-from explorer.model import DONE, Choice, Model, Operation, Thread, VarDecl, branch
+from explorer.expr import (
+    MASK,
+    Const,
+    Expr,
+    ExprLike,
+    Ghost,
+    Local,
+    Shared,
+    Var,
+    eq,
+    ite,
+    land,
+    le,
+    lnot,
+    lt,
+    ne,
+)
+from explorer.family import SYMBOLIC, BadInput, Family, Mutant, Param, Scenario, count
+from explorer.model import DONE, Choice, Model, Operation, Switch, Thread, VarDecl, branch
 
 from .srcu import AbstractSrcu
 from .srcu_impl import BARRIER_MUTANTS, ImplSrcu, removed_by, require_impl
@@ -325,20 +341,61 @@ def op_get_folio(ctx: _Ctx, n: int, k: int) -> Operation:
     return b.build()
 
 
-def op_fallocate(ctx: _Ctx, n: int, mode: str, offset: int, length: int) -> Operation:
+PAGE_SHIFT = 12
+FALLOCATE_INPUTS = ("mode", "offset", "len")  # what a fallocate may take symbolically
+
+
+def _pages_in_range(off: Expr, length: Expr, k: int) -> Expr:
+    """Whether page k lies in [offset >> PAGE_SHIFT, (offset + len) >> PAGE_SHIFT): the
+    pages kvm_gmem_allocate() / kvm_gmem_punch_hole() touch, as an expression so that
+    offset and len may be symbolic (u64 arithmetic, as in the model language)."""
+    return land(le(off >> PAGE_SHIFT, k), lt(k, (off + length) >> PAGE_SHIFT))
+
+
+def _input(b: OpBuilder, name: str, value: int | str, key: str, low: int, high: int,
+           fmt: str = "dec", doc: str = "") -> Local:
+    """A fallocate argument: a concrete value, or (SYMBOLIC) the symbolic input `key`."""
+    if value == SYMBOLIC:
+        return b.local(name, fmt=fmt, doc=doc, symbolic=key, low=low, high=high)
+    assert isinstance(value, int)
+    return b.local(name, init=value, fmt=fmt, doc=doc)
+
+
+def op_fallocate(
+    ctx: _Ctx, n: int, mode: str | int, offset: int | str, length: int | str,
+    key: str = "fallocate", ranges: Mapping[str, tuple[int, int]] | None = None,
+    result_ghost: str = "",
+) -> Operation:
+    """kvm_gmem_fallocate(mode, offset, len) on inode n.
+
+    `mode` is a name of MODES, a raw mode value, or SYMBOLIC; `offset` and
+    `length` are byte counts or SYMBOLIC. Symbolic inputs are named
+    `{key}.mode` etc. and range over `ranges` (default: the parameters' ranges).
+    The page loop is driven by expressions over the offset and len locals
+    (`_pages_in_range`), so it runs the same steps for concrete values and
+    covers every page for symbolic ones. With `result_ghost`, the return value
+    is also written to that ghost before returning (for the patch-level proofs
+    of specs/fallocate_proof.py; the protocol model has no such step).
+    """
     m = ctx.mutant
     pages = ctx.values["pages"]
+    size = pages * PAGE_SIZE
+    bounds = {"mode": (0, MASK), "offset": (0, size), "len": (1, size), **(ranges or {})}
     b = OpBuilder("fallocate", f"inode {n}, mode {mode}, offset {offset}, len {length}")
-    modes = MODES[mode]
-    mode_v = b.local("mode", init=modes[0], fmt="hex", doc="fallocate mode")
-    off_v = b.local("offset", init=offset)
-    len_v = b.local("len", init=length)
+    modes: tuple[int, ...] = ()
+    if mode == SYMBOLIC:
+        mode_v = _input(b, "mode", mode, f"{key}.mode", *bounds["mode"], fmt="hex",
+                        doc="fallocate mode")
+    else:
+        modes = MODES[mode] if isinstance(mode, str) else (mode,)
+        mode_v = b.local("mode", init=modes[0], fmt="hex", doc="fallocate mode")
+    off_v = _input(b, "offset", offset, f"{key}.offset", *bounds["offset"])
+    len_v = _input(b, "len", length, f"{key}.len", *bounds["len"])
     ret = b.local("ret", fmt="signed", doc="0 or -errno")
     r = b.local("r", fmt="signed", doc="kvm_gmem_allocate()'s r")
     checked = m != "fallocate-unchecked"
     old = m == "fallocate-unchecked"
-    first_page, end_page = offset // PAGE_SIZE, min((offset + length) // PAGE_SIZE, pages)
-    rng = list(range(first_page, end_page))
+    out = "record_result" if result_ghost else DONE
     entry = "srcu_read_lock" if checked else "check_keep_size"
     if len(modes) > 1:
         b.add(
@@ -352,7 +409,7 @@ def op_fallocate(ctx: _Ctx, n: int, mode: str, offset: int, length: int) -> Oper
                            "idx = srcu_read_lock(&kvm_gmem_freeze_srcu);")
         b.add("is_frozen", f"{GMEM}:292", IS_FROZEN_CODE, reads=[flags_var(n)], order="once",
               next=branch(_frozen(n), "eperm_unlock", "check_keep_size"))
-        ctx.srcu.read_unlock(b, ctx.thread, "eperm_unlock", DONE, f"{GMEM}:293",
+        ctx.srcu.read_unlock(b, ctx.thread, "eperm_unlock", out, f"{GMEM}:293",
                              "srcu_read_unlock(&kvm_gmem_freeze_srcu, idx); return -EPERM;",
                              update={ret: -EPERM})
     no_keep = eq(mode_v & FALLOC_FL_KEEP_SIZE, 0)
@@ -366,37 +423,51 @@ def op_fallocate(ctx: _Ctx, n: int, mode: str, offset: int, length: int) -> Oper
           update={ret: ite(bad_mode, -EOPNOTSUPP, 0)},
           next=branch(bad_mode, "out", "check_align"))
     misaligned = ne((off_v | len_v) & (PAGE_SIZE - 1), 0)
-    punch_entry = f"punch_hole.p{rng[0]}" if rng else "out"
-    alloc_entry = f"allocate.p{rng[0]}.filemap_lock_folio" if rng else "out"
     b.add("check_align", f"{GMEM_OLD}:284" if old else f"{GMEM}:307",
           "if (!PAGE_ALIGNED(offset) || !PAGE_ALIGNED(len)) ret = -EINVAL, goto out;",
           update={ret: ite(misaligned, -EINVAL, 0)},
           next=branch(misaligned, "out", "dispatch"))
+
+    def first_page(after: int, label: Callable[[int], str]) -> list[tuple[Expr, str]]:
+        """Cases jumping to the first page after `after` that the range covers."""
+        return [(_pages_in_range(off_v, len_v, k), label(k)) for k in range(after + 1, pages)]
+
+    def punch(k: int) -> str:
+        return f"punch_hole.p{k}"
+
+    def alloc(k: int) -> str:
+        return f"allocate.p{k}.filemap_lock_folio"
+
+    is_punch = ne(mode_v & FALLOC_FL_PUNCH_HOLE, 0)
     b.add("dispatch", f"{GMEM_OLD}:287" if old else f"{GMEM}:312",
           "if (mode & FALLOC_FL_PUNCH_HOLE) ret = kvm_gmem_punch_hole(...); "
           "else ret = kvm_gmem_allocate(...);",
-          next=branch(ne(mode_v & FALLOC_FL_PUNCH_HOLE, 0), punch_entry, alloc_entry))
-    for i, k in enumerate(rng):
-        nxt = f"punch_hole.p{rng[i + 1]}" if i + 1 < len(rng) else "out"
+          next=Switch(tuple((land(is_punch, c), lbl) for c, lbl in first_page(-1, punch))
+                      + tuple((land(lnot(is_punch), c), lbl) for c, lbl in first_page(-1, alloc)),
+                      "out"))
+    for k in range(pages):
         write = _cache_write(n, k, Const(0), ctx)
-        b.add(f"punch_hole.p{k}", f"{PUNCH}",
+        b.add(punch(k), f"{PUNCH}",
               f"truncate_inode_pages_range(inode->i_mapping, offset, offset + len - 1);"
               f"  /* removes the folio at index {k} */",
-              reads=write["reads"], writes=write["writes"], update=write["update"], next=nxt,
+              reads=write["reads"], writes=write["writes"], update=write["update"],
+              next=Switch(tuple(first_page(k, punch)), "out"),
               order="full")  # under the xarray's lock
-    for i, k in enumerate(rng):
+    for k in range(pages):
         p = f"allocate.p{k}."
-        nxt = f"allocate.p{rng[i + 1]}.filemap_lock_folio" if i + 1 < len(rng) else "out"
         emit_get_folio(b, ctx, n, k, p, r, p + "check")
         b.add(p + "check", ALLOC,
               "folio = kvm_gmem_get_folio(inode, index); "
               "if (IS_ERR(folio)) { r = PTR_ERR(folio); break; }",
-              update={ret: r}, next=branch(ne(r, 0), "out", nxt))
+              update={ret: r}, next=Switch(((ne(r, 0), "out"), *first_page(k, alloc)), "out"))
     if checked:
-        ctx.srcu.read_unlock(b, ctx.thread, "out", DONE, f"{GMEM}:321",
+        ctx.srcu.read_unlock(b, ctx.thread, "out", out, f"{GMEM}:321",
                              "out: srcu_read_unlock(&kvm_gmem_freeze_srcu, idx); return ret;")
     else:
-        b.add("out", f"{GMEM_OLD}:291", "return ret;", next=DONE)
+        b.add("out", f"{GMEM_OLD}:291", "return ret;", next=out)
+    if result_ghost:
+        b.add("record_result", "(proof)", "the value kvm_gmem_fallocate() returns",
+              writes=[result_ghost], update={Ghost(result_ghost): ret})
     return b.build("choose_mode" if len(modes) > 1 else entry)
 
 
@@ -449,6 +520,18 @@ def op_unfreeze(ctx: _Ctx, n: int) -> Operation:
     return b.build()
 
 
+def _symbolic_ranges(values: Mapping[str, Any], j: int) -> dict[str, tuple[int, int]]:
+    """Ranges of fallocate j's symbolic offset or len: the other one is concrete, and
+    offset + len stays within the inode, as for concrete values."""
+    size = values["pages"] * PAGE_SIZE
+    off, ln = values[f"fallocate.{j}.offset"], values[f"fallocate.{j}.len"]
+    if off == SYMBOLIC and isinstance(ln, int):
+        return {"offset": (0, size - ln)}
+    if ln == SYMBOLIC and isinstance(off, int):
+        return {"len": (1, size - off)}
+    return {}
+
+
 class GuestMemfd(Family):
     name = "guest_memfd"
     description = "guest_memfd freeze/unfreeze under one global SRCU domain (v3 5/9, 6/9)"
@@ -478,11 +561,12 @@ class GuestMemfd(Family):
                 Param(f"fallocate.{j}.inode", "0", f"inode fallocate{j} works on",
                       low=0, high=inodes - 1),
                 Param(f"fallocate.{j}.mode", "either", f"fallocate{j}'s mode", kind="choice",
-                      choices=tuple(MODES)),
+                      choices=tuple(MODES), symbolic=True, numeric=True),
                 Param(f"fallocate.{j}.offset", "0", f"fallocate{j}'s offset in bytes",
-                      low=0, high=pages * PAGE_SIZE),
+                      low=0, high=pages * PAGE_SIZE, symbolic=True),
                 Param(f"fallocate.{j}.len", str(pages * PAGE_SIZE),
-                      f"fallocate{j}'s length in bytes", low=1, high=pages * PAGE_SIZE),
+                      f"fallocate{j}'s length in bytes", low=1, high=pages * PAGE_SIZE,
+                      symbolic=True),
             ]
         for j in range(count(settings, P_PRESERVERS)):
             out += [
@@ -504,6 +588,14 @@ class GuestMemfd(Family):
             raise BadInput("the scenario has no threads")
         for j in range(values["fallocate"]):
             off, ln = values[f"fallocate.{j}.offset"], values[f"fallocate.{j}.len"]
+            if off == SYMBOLIC and ln == SYMBOLIC:
+                raise BadInput(
+                    f"fallocate.{j}.offset and fallocate.{j}.len cannot both be symbolic "
+                    "(their sum must stay within the inode); `explorer prove --spec "
+                    "fallocate-refactor` proves over both"
+                )
+            if SYMBOLIC in (off, ln):
+                continue
             if off + ln > pages * PAGE_SIZE:
                 raise BadInput(
                     f"fallocate.{j}: offset + len = {off + ln} is past the inode's "
@@ -540,7 +632,8 @@ class GuestMemfd(Family):
                 ops = [op_fallocate(ctx, values[f"fallocate.{j}.inode"],
                                     values[f"fallocate.{j}.mode"],
                                     values[f"fallocate.{j}.offset"],
-                                    values[f"fallocate.{j}.len"])]
+                                    values[f"fallocate.{j}.len"], key=f"fallocate.{j}",
+                                    ranges=_symbolic_ranges(values, j))]
             else:
                 n = values[f"preserver.{j}.inode"]
                 builders = {"preserve": op_preserve, "unpreserve": op_unpreserve,

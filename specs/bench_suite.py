@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from explorer.bench import Case, Suite
+from explorer.smt.bench import ProveCase
 
 LEGEND = (
     "Case `gfN-faM-pK`: N get_folio threads, M fallocate threads (mode either), "
@@ -67,4 +68,15 @@ SUITE = Suite(
     genmc_seconds=0.30,
     spin_mb=2200,
     memory_settings={"get_folio": "4", "fallocate": "2", "pages": "2", "present": ""},
+)
+
+# `explorer prove` (z3) against optimal DPOR, per scenario (explorer/smt/bench.py).
+PROVE_CASES = (
+    ProveCase("tiny", "tiny"),
+    ProveCase("tiny/no-synchronize", "tiny", mutant="no-synchronize"),
+    ProveCase("small", "small"),
+    ProveCase("small/no-synchronize", "small", mutant="no-synchronize"),
+    ProveCase("small/fallocate-unchecked", "small", mutant="fallocate-unchecked"),
+    ProveCase("small-allocate", "small", {"fallocate.0.mode": "allocate"}, quick=False),
+    ProveCase("faults", "faults", quick=False),
 )

@@ -1,0 +1,99 @@
+"""`explorer prove`: the command, over explorer.smt.prove (kept apart so z3 loads only here)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import time
+
+from .. import report, schedule
+from ..catalog import load
+from ..family import BadInput, parse_settings
+from ..result import HOLDS, INCOMPLETE, VIOLATED
+from .prove import Proof, prove
+
+
+def work_text(proof: Proof) -> str:
+    r = proof.outcome.result
+    timing = f"{proof.encode_seconds:.2f} s to encode, {proof.solve_seconds:.2f} s in z3"
+    longest = proof.longest.steps
+    if r.verdict == HOLDS:
+        return (f"z3 finds no violation in any run of up to {proof.bound} events, the longest "
+                f"execution (bounded model checking; {timing})")
+    if r.verdict == INCOMPLETE:
+        return f"runs of up to {proof.bound} events ({timing})"
+    if r.verdict == VIOLATED:
+        bound = f"bound {proof.bound}" + (" = longest execution" if longest == proof.bound
+                                          else "")
+        inputs = ""
+        if proof.inputs:
+            inputs = "; symbolic inputs: " + ", ".join(
+                f"{k}={v:#x}" for k, v in proof.inputs.items())
+        return (f"z3 found it ({bound}; {timing}){inputs}; replayed and confirmed in the "
+                "explorer")
+    return timing
+
+
+def to_json(proof: Proof, path: str | None) -> dict[str, object]:
+    doc = report.to_json(proof.outcome, path)
+    doc.update({
+        "bound": proof.bound,
+        "longest_execution": proof.longest.steps,
+        "inputs": proof.inputs,
+        "encode_seconds": round(proof.encode_seconds, 6),
+        "solve_seconds": round(proof.solve_seconds, 6),
+    })
+    return doc
+
+
+def cmd_prove(args: argparse.Namespace) -> int:
+    if args.spec:
+        return _spec(args)
+    if args.schedule_out:
+        import os
+
+        if os.path.lexists(args.schedule_out):
+            raise BadInput(f"--schedule-out {args.schedule_out}: file exists "
+                           "(will not overwrite it)")
+    proof = prove(args.model, args.scenario, parse_settings(args.settings), args.mutant,
+                  args.srcu, args.memory_model, args.bound)
+    outcome = proof.outcome
+    outcome.work = work_text(proof)
+    path = None
+    if outcome.result.verdict == VIOLATED and not args.no_schedule:
+        sf = schedule.from_outcome(outcome)
+        written = (schedule.save(sf, args.schedule_out) if args.schedule_out
+                   else schedule.save_new(sf))
+        path = str(written)
+    if args.json:
+        print(json.dumps(to_json(proof, path), indent=2))
+    else:
+        print(report.text(outcome))
+        if path is not None:
+            print(f"\nschedule: {path} (replay with: explorer replay {shlex.quote(path)})")
+    return outcome.result.exit_code
+
+
+def _spec(args: argparse.Namespace) -> int:
+    given = [flag for flag, value in (("MODEL", args.model), ("--scenario", args.scenario),
+                                      ("--set", args.settings), ("--mutant", args.mutant),
+                                      ("--bound", args.bound)) if value]
+    if given:
+        raise BadInput(f"--spec {args.spec}: a proof spec defines its own model; "
+                       f"drop {given[0]}")
+    spec = load().proof(args.spec)
+    start = time.perf_counter()
+    res = spec.run()
+    res.seconds = time.perf_counter() - start
+    if args.json:
+        print(json.dumps({"spec": spec.name, "description": spec.description,
+                          "verdict": res.verdict, "lines": res.lines,
+                          "evidence": res.evidence, "seconds": round(res.seconds, 3)}, indent=2))
+    else:
+        head = "PROVED" if res.proved else res.verdict.upper()
+        print(f"spec {spec.name}: {spec.description}")
+        print(f"{head} ({res.seconds:.2f} s, z3)")
+        for line in res.lines:
+            print(f"  {line}")
+    return res.exit_code
