@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import importlib
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from .family import BadInput, Family, PropertySpec
 from .smt.spec import ProofSpec
@@ -28,7 +29,13 @@ class Entry:
 class Catalog:
     entries: tuple[Entry, ...]
     default: str
-    proofs: tuple[ProofSpec, ...] = ()  # `explorer prove --spec NAME`
+    # `explorer prove --spec NAME`: name -> module defining SPEC, imported when
+    # asked for (proofs import z3; a check should not pay for that).
+    proof_modules: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def proofs(self) -> list[ProofSpec]:
+        return [self.proof(name) for name in self.proof_modules]
 
     def get(self, name: str | None) -> Entry:
         name = name or self.default
@@ -39,13 +46,14 @@ class Catalog:
         raise BadInput(f"unknown model {name!r} (known: {known})")
 
     def proof(self, name: str) -> ProofSpec:
-        for p in self.proofs:
-            if p.name == name:
-                return p
-        known = ", ".join(p.name for p in self.proofs) or "none"
-        raise BadInput(f"unknown proof spec {name!r} (known: {known})")
+        if name not in self.proof_modules:
+            known = ", ".join(self.proof_modules) or "none"
+            raise BadInput(f"unknown proof spec {name!r} (known: {known})")
+        spec = importlib.import_module(self.proof_modules[name]).SPEC
+        assert isinstance(spec, ProofSpec) and spec.name == name
+        return spec
 
 
 def load(module: str | None = None) -> Catalog:
     mod = importlib.import_module(module or os.environ.get("EXPLORER_CATALOG", "specs.catalog"))
-    return Catalog(tuple(mod.ENTRIES), mod.DEFAULT_MODEL, tuple(getattr(mod, "PROOFS", ())))
+    return Catalog(tuple(mod.ENTRIES), mod.DEFAULT_MODEL, dict(getattr(mod, "PROOFS", {})))
