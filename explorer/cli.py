@@ -124,8 +124,7 @@ def _quiet_stdout() -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    if args.schedule_out and os.path.lexists(args.schedule_out):
-        raise BadInput(f"--schedule-out {args.schedule_out}: file exists (will not overwrite it)")
+    schedule.refuse_existing(args.schedule_out)
     if args.graph:
         from . import graph  # networkx: only when a graph is asked for
 
@@ -139,10 +138,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     )
     path = None
     if outcome.result.verdict == VIOLATED and not args.no_schedule:
-        sf = schedule.from_outcome(outcome)
-        written = (schedule.save(sf, args.schedule_out) if args.schedule_out
-                   else schedule.save_new(sf))
-        path = str(written)
+        path = schedule.save_violation(outcome, args.schedule_out)
     _print(outcome, args.json, path, True)
     if args.graph and outcome.result.verdict == VIOLATED:
         graph.export(graph.from_outcome(outcome), args.graph)

@@ -289,3 +289,15 @@ __all__ = [
     "NOT_REPRODUCED", "SCHEMA", "ScheduleFile", "ScheduleStep", "from_outcome", "load",
     "replay_file", "save", "save_new",
 ]
+
+
+def refuse_existing(path: str | None) -> None:
+    """Checked before a search, so that a long run never ends unable to save."""
+    if path and (Path(path).is_symlink() or Path(path).exists()):
+        raise BadInput(f"--schedule-out {path}: file exists (will not overwrite it)")
+
+
+def save_violation(outcome: api.Outcome, path: str | None) -> str:
+    """Writes the violating run's schedule to `path`, or under a new name; returns it."""
+    sf = from_outcome(outcome)
+    return str(save(sf, path) if path else save_new(sf))

@@ -50,22 +50,14 @@ def to_json(proof: Proof, path: str | None) -> dict[str, object]:
 def cmd_prove(args: argparse.Namespace) -> int:
     if args.spec:
         return _spec(args)
-    if args.schedule_out:
-        import os
-
-        if os.path.lexists(args.schedule_out):
-            raise BadInput(f"--schedule-out {args.schedule_out}: file exists "
-                           "(will not overwrite it)")
+    schedule.refuse_existing(args.schedule_out)
     proof = prove(args.model, args.scenario, parse_settings(args.settings), args.mutant,
                   args.srcu, args.memory_model, args.bound)
     outcome = proof.outcome
     outcome.work = work_text(proof)
     path = None
     if outcome.result.verdict == VIOLATED and not args.no_schedule:
-        sf = schedule.from_outcome(outcome)
-        written = (schedule.save(sf, args.schedule_out) if args.schedule_out
-                   else schedule.save_new(sf))
-        path = str(written)
+        path = schedule.save_violation(outcome, args.schedule_out)
     if args.json:
         print(json.dumps(to_json(proof, path), indent=2))
     else:
