@@ -174,9 +174,7 @@ class _Lowering:
 
     def _direct(self, thread: Thread, step: Step) -> bool:
         """Acts on memory, not through the buffer."""
-        if step.order == "full" or self._migrated(thread, step):
-            return True
-        return step.order == "relaxed"
+        return step.order in ("full", "relaxed") or self._migrated(thread, step)
 
     def _stores(self, step: Step) -> list[str]:
         return [n for n in step.writes if n in self.model.shared]
