@@ -42,6 +42,12 @@ bench: $(STAMP)
 soak: $(STAMP)
 	$(BIN)/python -m specs.soak
 
+# The same for weak-memory programs: TSO/PSO lowerings against the census and an
+# independent reference interpreter (minutes): reports/soak-weak.{json,md}.
+.PHONY: soak-weak
+soak-weak: $(STAMP)
+	$(BIN)/python -m specs.soak --weak --jobs 2
+
 # Every mutant x memory model x SRCU model, checked (minutes): reports/verdicts.{json,md}.
 .PHONY: verdicts
 verdicts: $(STAMP)

@@ -52,10 +52,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = OneLineParser(prog="python -m specs.soak", description=__doc__.split("\n\n")[0])
     p.add_argument("--programs", type=positive_int, default=10_000, help="how many (default 10000)")
     p.add_argument("--seed", type=_seed, default=0, help="seed of the run (default 0)")
-    p.add_argument("--out", default="reports/soak.json",
-                   help="JSON report (default reports/soak.json); the .md goes next to it")
+    p.add_argument("--out", help="JSON report (default reports/soak.json, with --weak "
+                   "reports/soak-weak.json); the .md goes next to it")
     p.add_argument("--jobs", type=positive_int, default=1, help="worker processes (default 1)")
+    p.add_argument("--weak", action="store_true",
+                   help="weak-memory programs: the lowered TSO and PSO models against the "
+                   "census and against an independent reference (tests/weakcheck.py)")
     args = p.parse_args(argv)
+    args.out = args.out or ("reports/soak-weak.json" if args.weak else "reports/soak.json")
     out = Path(args.out)
     if out.suffix != ".json":
         p.error(f"--out must name a .json file: {args.out!r}")
@@ -64,11 +68,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def check_one(job: tuple[int, int]) -> dict[str, Any]:
-    """Draws program i of the run seeded ``seed`` and compares every strategy on it."""
-    seed, i = job
+def check_one(job: tuple[int, int, bool]) -> dict[str, Any]:
+    """Draws program i of the run seeded ``seed`` and compares every strategy on it
+    (weak: on its TSO and PSO lowerings, and against the reference interpreter)."""
+    seed, i, weak = job
     rp = _randprog()
-    spec = rp.random_program(random.Random(f"{seed}:{i}"))
+    rng = random.Random(f"{seed}:{i}")
+    spec = rp.random_program(rng, weak=True, guards=bool(rng.randint(0, 1))) if weak \
+        else rp.random_program(rng)
     row: dict[str, Any] = {
         "index": i,
         "threads": len(spec.threads),
@@ -76,22 +83,31 @@ def check_one(job: tuple[int, int]) -> dict[str, Any]:
     }
     start = time.perf_counter()
     try:
-        c = rp.compare(spec)
+        if weak:
+            import weakcheck
+
+            w = weakcheck.check_weak(spec)
+            comparisons, mismatches = list(w.lowered.values()), w.mismatches
+        else:
+            c = rp.compare(spec)
+            comparisons, mismatches = [c], c.mismatches
     except Exception as err:  # an engine crash is a finding, not the end of the run
         last = traceback.format_exception_only(type(err), err)[-1].strip()
         row.update(mismatches=[["error", f"compare raised {last}"]])
     else:
         row.update(
-            classes=c.classes,
-            schedules=c.schedules,
-            optimal=c.optimal,
-            dpor=c.dpor,
-            optimal_sleep_blocked=c.optimal_sleep_blocked,
-            dpor_sleep_blocked=c.dpor_sleep_blocked,
-            naive_schedules=c.naive,
-            violated=c.violated,
-            mismatches=[list(m) for m in c.mismatches],
+            classes=sum(c.classes for c in comparisons),
+            schedules=sum(c.schedules for c in comparisons),
+            optimal=sum(c.optimal for c in comparisons),
+            dpor=sum(c.dpor for c in comparisons),
+            optimal_sleep_blocked=sum(c.optimal_sleep_blocked for c in comparisons),
+            dpor_sleep_blocked=sum(c.dpor_sleep_blocked for c in comparisons),
+            naive_schedules=sum(c.naive for c in comparisons),
+            violated=any(c.violated for c in comparisons),
+            mismatches=[list(m) for m in mismatches],
         )
+        if weak:
+            row["weak_behaviour"] = w.weak
     row["seconds"] = round(time.perf_counter() - start, 4)
     if row["mismatches"]:
         row["program"] = str(spec)
@@ -100,7 +116,7 @@ def check_one(job: tuple[int, int]) -> dict[str, Any]:
 
 
 def _rows(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
-    jobs = [(args.seed, i) for i in range(args.programs)]
+    jobs = [(args.seed, i, args.weak) for i in range(args.programs)]
     if args.jobs == 1:
         yield from map(check_one, jobs)
         return
@@ -134,6 +150,8 @@ def summarise(rows: list[dict[str, Any]], args: argparse.Namespace, seconds: flo
     bad = [r for r in rows if r["mismatches"]]
     return {
         "programs": len(rows),
+        "weak": args.weak,
+        "weak_behaviour_programs": sum(1 for r in ok if r.get("weak_behaviour")),
         "requested": args.programs,
         "seed": args.seed,
         "interrupted": interrupted,
@@ -163,6 +181,19 @@ def markdown(summary: dict[str, Any]) -> str:
     lines = [
         "# Soak: random programs, every strategy against the census",
         "",
+    ]
+    if s["weak"]:
+        lines += [
+            "Weak-memory programs (fences, release/acquire, RMW orders; half with waits "
+            "and a lock). Each is lowered to TSO and to PSO (explorer/memory.py) and "
+            "compared there with the census; and on SC, TSO and PSO its final and deadlock "
+            "outcomes by census and optimal DPOR are compared with an independent "
+            "interpreter of the machines (tests/memref.py). Counts below sum the TSO and "
+            f"PSO lowerings. {s['weak_behaviour_programs']} programs show an outcome under "
+            "TSO or PSO that SC does not have.",
+            "",
+        ]
+    lines += [
         f"{s['programs']} programs (seed {s['seed']}"
         + (", interrupted" if s["interrupted"] else "")
         + f"), {s['seconds']} s ({s['seconds_per_1000']} s per 1000 programs, "

@@ -24,16 +24,14 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from memref import MODELS, Outcome, run
-from randprog import REGISTER_BASE, VARS, Op, Spec, compare, programs, register
+from randprog import REGISTER_BASE, Op, Spec, programs
+from weakcheck import check_weak, outcomes
 
-from explorer.budget import Budget
 from explorer.builder import OpBuilder
-from explorer.expr import Ghost, Shared, eq
+from explorer.expr import Shared, eq
 from explorer.memory import lower
 from explorer.model import Model, ModelError, Thread, VarDecl, branch
-from explorer.program import Program, State
-from explorer.search.dpor import Outcomes, explore_dpor
-from explorer.search.oracle import census
+from explorer.program import Program
 
 WEAK = settings(
     max_examples=400,
@@ -44,28 +42,8 @@ WEAK = settings(
 )
 
 
-def _project(program: Program, spec: Spec, state: tuple[int, ...] | State) -> Outcome:
-    """A final state of the (lowered) program as the reference writes outcomes."""
-    mem = tuple(state[program.slot[Shared(x)]] for x in VARS[: len(spec.init)])
-    regs = tuple(state[program.slot[Ghost(register(n))]] for n in range(len(spec.threads)))
-    return mem, regs
-
-
-def _lowered(spec: Spec, mm: str) -> Program:
-    return Program(lower(spec.model(registers=True), mm))
-
-
 def _finals(spec: Spec, mm: str, strategy: str) -> tuple[set[Outcome], set[Outcome]]:
-    """(final outcomes, deadlock outcomes) of the lowered program, by the census or
-    by optimal DPOR in collect mode."""
-    program = _lowered(spec, mm)
-    if strategy == "census":
-        got = census(program).outcomes
-    else:
-        got = Outcomes()
-        explore_dpor(program, optimal=True, budget=Budget(), outcomes=got)
-    return ({_project(program, spec, s) for s in got.finals},
-            {_project(program, spec, s) for s in got.deadlocks})
+    return outcomes(spec, mm, strategy)
 
 
 def _show(spec: Spec, mm: str, want: frozenset[Outcome], got: set[Outcome], who: str) -> str:
@@ -74,19 +52,14 @@ def _show(spec: Spec, mm: str, want: frozenset[Outcome], got: set[Outcome], who:
 
 
 def _check_against_reference(spec: Spec) -> bool:
-    """Reference, census and optimal DPOR agree on every model; whether TSO or PSO
-    adds an outcome SC does not have."""
-    weak = False
-    for mm in MODELS:
-        ref = run(spec, mm)
-        for who in ("census", "optimal"):
-            finals, deadlocks = _finals(spec, mm, who)
-            assert finals == ref.finals, _show(spec, mm, ref.finals, finals, who)
-            assert deadlocks == ref.deadlocks, _show(spec, mm, ref.deadlocks, deadlocks, who)
-        if mm != "sc" and ref.finals != run(spec, "sc").finals:
-            weak = True
-            event(f"{mm} adds outcomes")
-    return weak
+    """Reference, census and optimal DPOR agree on every model, and every strategy
+    agrees with the census on the lowered models; whether TSO or PSO adds an
+    outcome SC does not have."""
+    w = check_weak(spec)
+    assert not w.mismatches, f"\n{spec}\n{spec!r}\n" + "\n".join(m for _, m in w.mismatches)
+    if w.weak:
+        event("tso or pso adds outcomes")
+    return w.weak
 
 
 # -- random programs ---------------------------------------------------------------
@@ -107,24 +80,6 @@ def test_lowering_matches_reference_with_guards(spec: Spec) -> None:
     weak = _check_against_reference(spec)
     event("weak behaviour" if weak else "no weak behaviour")
     event("deadlocks" if run(spec, "pso").deadlock else "no deadlock")
-
-
-@WEAK
-@given(programs(weak=True))
-def test_strategies_match_census_when_lowered(spec: Spec) -> None:
-    """randprog.compare on the lowered model: every strategy, every check."""
-    for mm in ("tso", "pso"):
-        c = compare(lower(spec.model(registers=True), mm))
-        assert not c.failed(), f"\n{spec}\n{spec!r}\n{mm}: " + "\n".join(c.failed())
-        assert c.optimal == c.classes
-
-
-@WEAK
-@given(programs(weak=True, guards=True))
-def test_strategies_match_census_when_lowered_with_guards(spec: Spec) -> None:
-    for mm in ("tso", "pso"):
-        c = compare(lower(spec.model(registers=True), mm))
-        assert not c.failed(), f"\n{spec}\n{spec!r}\n{mm}: " + "\n".join(c.failed())
 
 
 # -- classic litmus shapes --------------------------------------------------------------
