@@ -71,7 +71,9 @@ def execution_graph(
     g = nx.MultiDiGraph()
     g.graph.update(
         model=program.model.name,
-        threads=[t.name for t in program.threads],
+        # Store-buffer flushers only when they flushed something in this run.
+        threads=[t.name for i, t in enumerate(program.threads)
+                 if not t.daemon or any(i == x for x, _ in schedule)],
         schedule=[[t, v] for t, v in schedule],
         property=failure.name if failure else None,
         property_description=failure.description if failure else None,
