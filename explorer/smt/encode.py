@@ -5,14 +5,15 @@ shared, ghost and local variables; 16 bits for program counters), a
 scheduler choice ``sched@i`` (a thread index, or ``stutter``: the run has
 ended; once stuttering, always stuttering, so runs shorter than the bound are
 included) and, when some step makes a nondeterministic choice, ``choice@i``.
-The scheduled thread runs exactly one model step: its guard must hold, its
-update's right-hand sides are read in state i, the next label (a Switch is
-evaluated after the update, as Program does) gives the new pc, and an
-operation that returns resets its locals. Every other slot keeps its value.
-
-Local steps are steps of their own here; the explorer fuses them into the
-event before them. They touch no shared or ghost location, so properties
-read the same values either way (see `schedule_from_model`).
+The scheduled thread runs one *event*, as Program.execute does: one step that
+is not local (its guard must hold; its update's right-hand sides are read in
+state i; the next label, a Switch evaluated after the update, gives the new
+pc; an operation that returns resets its locals), then the local steps after
+it, settled in one topological pass (see `_settle`). Every other slot keeps
+its value. A retry step is never taken (Program.cut_off): a run waiting there
+is cut off, or a deadlock when nothing it read can change, as in the
+explorer. So a z3 run is an explorer schedule step for step
+(`schedule_from_model`).
 
 Nothing here knows any particular model: guards, updates, branches and
 properties are the model's own expressions, translated by `terms`.
