@@ -23,8 +23,8 @@ from typing import Any
 from . import __version__, api
 from .family import BadInput
 from .program import Program, Transition
-from .result import DEADLOCK, HOLDS, VIOLATED, Failure, Result, Stats
-from .search.common import deadlock_failure
+from .result import DEADLOCK, HOLDS, VIOLATED, Result, Stats
+from .search.common import failure_in
 from .trace import replay
 
 SCHEMA = 1
@@ -262,17 +262,9 @@ def replay_file(sf: ScheduleFile) -> api.Outcome:
     setup, program, schedule = _program(sf)
     records, state = replay(program, schedule, [(st.step, st.line) for st in sf.steps])
     checked = [p.name for p in program.invariants + program.finals] + [DEADLOCK]
-    failure: Failure | None = None
-    bad = program.failing_invariant(state)
-    if bad is not None:
-        failure = Failure(bad.name, bad.description, "" if schedule else "in the initial state")
-    elif not program.transitions(state):
-        if program.finished(state):
-            fin = program.failing_final(state)
-            if fin is not None:
-                failure = Failure(fin.name, fin.description, "when all threads returned")
-        elif not program.cut_off(state):
-            failure = deadlock_failure(program, state)
+    failure = failure_in(program, state)
+    if failure is not None and not schedule and not failure.detail:
+        failure = replace(failure, detail="in the initial state")
     n = len(schedule)
     stats = Stats(executions=1, schedules=1, states=n + 1, events=n,
                   seconds=time.perf_counter() - start)

@@ -38,6 +38,34 @@ def deadlock_failure(program: Program, state: State) -> Failure:
     return Failure(DEADLOCK, DEADLOCK_TEXT, stuck)
 
 
+FINISHED, CUT_OFF, DEADLOCKED = "finished", "cut off", "deadlocked"
+
+
+def end_of_run(program: Program, s: State) -> tuple[str, Failure | None]:
+    """How a run that can go no further ended, and what it violates: every thread
+    returned (a final property may fail), cut off at a retry (Program.cut_off:
+    no verdict either way), or deadlocked."""
+    if program.finished(s):
+        bad = program.failing_final(s)
+        if bad is None:
+            return FINISHED, None
+        return FINISHED, Failure(bad.name, bad.description, "when all threads returned")
+    if program.cut_off(s):
+        return CUT_OFF, None
+    return DEADLOCKED, deadlock_failure(program, s)
+
+
+def failure_in(program: Program, s: State) -> Failure | None:
+    """What state s violates: an invariant, or where no thread can move, what
+    end_of_run says."""
+    bad = program.failing_invariant(s)
+    if bad is not None:
+        return Failure(bad.name, bad.description)
+    if program.transitions(s):
+        return None
+    return end_of_run(program, s)[1]
+
+
 def conclude(
     strategy: str,
     program: Program,

@@ -13,7 +13,7 @@ from ..budget import Budget, Meter, OutOfBudget
 from ..model import ModelError
 from ..program import Program, Transition
 from ..result import Failure, Result, Stats
-from .common import Found, conclude, deadlock_failure
+from .common import CUT_OFF, Found, conclude, end_of_run
 
 
 def _ordered(trans: list[Transition], last: int) -> list[Transition]:
@@ -139,12 +139,7 @@ def _check_steps(program: Program, stack: list[list], max_steps: int) -> None:
 
 def _leaf(program: Program, s: list[int], schedule: list[Transition], stats: Stats) -> None:
     """A state where no thread can move: finished (check final properties) or deadlocked."""
-    if program.finished(s):
-        bad = program.failing_final(s)
-        if bad is not None:
-            raise Found(Failure(bad.name, bad.description, "when all threads returned"), schedule)
-        return
-    if program.cut_off(s):
-        stats.cut_off += 1
-        return
-    raise Found(deadlock_failure(program, s), schedule)
+    how, failure = end_of_run(program, s)
+    stats.cut_off += how == CUT_OFF
+    if failure is not None:
+        raise Found(failure, schedule)

@@ -49,8 +49,8 @@ from dataclasses import dataclass, field
 from ..budget import Budget, Meter, OutOfBudget
 from ..model import ModelError
 from ..program import CompiledStep, Program, State, Transition
-from ..result import DEADLOCK, Failure, Result, Stats
-from .common import Found, conclude, deadlock_failure
+from ..result import Failure, Result, Stats
+from .common import CUT_OFF, DEADLOCKED, FINISHED, Found, conclude, end_of_run
 
 # An event as DPOR sees it: thread, chosen value (None: no choice), read mask, write mask.
 Event = tuple[int, int | None, int, int]
@@ -127,6 +127,15 @@ class Outcomes:
     finals: set[tuple[int, ...]] = field(default_factory=set)
     deadlocks: set[tuple[int, ...]] = field(default_factory=set)
     violations: set[str] = field(default_factory=set)
+
+    def add(self, how: str, failure: Failure | None, s: State) -> None:
+        """Records how a run ended (see common.end_of_run)."""
+        if failure is not None:
+            self.violations.add(failure.name)
+        if how == FINISHED:
+            self.finals.add(tuple(s))
+        elif how == DEADLOCKED:
+            self.deadlocks.add(tuple(s))
 
 
 class _Dpor:
@@ -404,25 +413,13 @@ class _Dpor:
             self.stats.redundant += 1
         elif maximal:
             self.stats.executions += 1
-            if p.finished(s):
-                bad = p.failing_final(s)
-                if bad is not None:
-                    if self.outcomes is None:
-                        raise Found(
-                            Failure(bad.name, bad.description, "when all threads returned"),
-                            self.schedule(),
-                        )
-                    self.outcomes.violations.add(bad.name)
-                if self.outcomes is not None:
-                    self.outcomes.finals.add(tuple(s))
-            elif p.cut_off(s):
-                self.stats.cut_off += 1
-            else:
-                self.stats.deadlocked += 1
-                if self.outcomes is None:
-                    raise Found(deadlock_failure(p, s), self.schedule())
-                self.outcomes.deadlocks.add(tuple(s))
-                self.outcomes.violations.add(DEADLOCK)
+            how, failure = end_of_run(p, s)
+            self.stats.cut_off += how == CUT_OFF
+            self.stats.deadlocked += how == DEADLOCKED
+            if failure is not None and self.outcomes is None:
+                raise Found(failure, self.schedule())
+            if self.outcomes is not None:
+                self.outcomes.add(how, failure, s)
         self.reverse_races(s)
 
     def reaches_oracle(self) -> bool:
@@ -455,8 +452,11 @@ class _Dpor:
                 if old and (low is None or low[te] >= clock[e][te]):
                     continue
                 self.reverse(e, t, ev[i][1], i, want)
-        # Blocked threads' pending steps race with the writes their guards read.
+        # Blocked threads' pending steps race with the writes their guards read
+        # (but a retry step is never taken: reversing towards it cannot succeed).
         for t, cs in self.p.blocked(end):
+            if cs.retry_guard is not None:
+                continue
             want = end[threads[t].pc_slot]
             for e in range(n):
                 if ev[e][0] != t and ev[e][3] & cs.rmask:

@@ -16,22 +16,15 @@ from itertools import count
 
 from ..model import Model, Thread
 from ..program import Program, Transition
-from ..result import DEADLOCK
+from .common import failure_in
 
 DEFAULT_STATE_LIMIT = 200_000
 
 
 def violates(program: Program, s: list[int], target: str) -> bool:
     """Whether `target` is the property that fails in state s (deadlock: none can move)."""
-    bad = program.failing_invariant(s)
-    if bad is not None:
-        return bad.name == target
-    if program.transitions(s):
-        return False
-    if not program.finished(s):
-        return target == DEADLOCK and not program.cut_off(s)
-    fin = program.failing_final(s)
-    return fin is not None and fin.name == target
+    failure = failure_in(program, s)
+    return failure is not None and failure.name == target
 
 
 def fewest_switches(

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..program import Program
-from ..result import DEADLOCK
+from .common import end_of_run
 from .dpor import Event, Outcomes, dependent
 
 
@@ -54,14 +54,8 @@ def census(program: Program, max_executions: int = 2_000_000) -> Census:
             if c.executions > max_executions:
                 raise RuntimeError(f"census: more than {max_executions} schedules")
             c.classes.add(canonical(path))
-            if program.finished(s):
-                bad = program.failing_final(s)
-                if bad is not None:
-                    c.outcomes.violations.add(bad.name)
-                c.outcomes.finals.add(tuple(s))
-            elif not program.cut_off(s):
-                c.outcomes.deadlocks.add(tuple(s))
-                c.outcomes.violations.add(DEADLOCK)
+            how, failure = end_of_run(program, s)
+            c.outcomes.add(how, failure, s)
             return
         for t, v in trans:
             cs = program.current(s, t)

@@ -8,7 +8,7 @@ from ..budget import Budget, Meter, OutOfBudget
 from ..model import ModelError
 from ..program import Program, Transition
 from ..result import Failure, Result, Stats
-from .common import Found, conclude, deadlock_failure
+from .common import CUT_OFF, Found, conclude, end_of_run
 
 DEFAULT_RUNS = 1000
 
@@ -57,11 +57,7 @@ def _one_run(
         stats.events += 1
         if not stats.events & 1023:
             meter.poll(stats.events, stats.executions, stats.states)
-    if not program.finished(s):
-        if program.cut_off(s):
-            stats.cut_off += 1
-            return
-        raise Found(deadlock_failure(program, s), path)
-    fin = program.failing_final(s)
-    if fin is not None:
-        raise Found(Failure(fin.name, fin.description, "when all threads returned"), path)
+    how, failure = end_of_run(program, s)
+    stats.cut_off += how == CUT_OFF
+    if failure is not None:
+        raise Found(failure, path)

@@ -23,7 +23,7 @@ from ..family import BadInput
 from ..model import ModelError, Property
 from ..program import Program, State, Transition
 from ..result import DEADLOCK, ERROR, HOLDS, INCOMPLETE, VIOLATED, Failure, Result, Stats
-from ..search.common import deadlock_failure
+from ..search.common import failure_in
 from ..trace import replay
 from .cfg import Longest, longest_execution
 from .encode import input_values, schedule_from_model, unroll, violations
@@ -175,14 +175,14 @@ def _first_violation(
     earlier, and a schedule file stops at the first violation.
     """
     s = program.initial_state()
-    failure = _failure(program, s)
+    failure = failure_in(program, s)
     for n, (t, v) in enumerate(schedule):
         if failure is not None:
             return schedule[:n], failure
         if (t, v) not in program.transitions(s):
             raise ModelError(f"step {n + 1}: thread {program.threads[t].name} cannot run")
         program.execute(s, t, v)
-        failure = _failure(program, s)
+        failure = failure_in(program, s)
     return schedule, failure
 
 
@@ -205,19 +205,6 @@ def _holds(program: Program, s: State, prop: Property) -> bool:
     """The reference interpreter's verdict (not the compiled check: a second opinion)."""
     lookup: dict[Var, int] = {v: s[program.slot[v]] for v in variables(prop.expr)}
     return evaluate(prop.expr, lookup) != 0
-
-
-def _failure(program: Program, s: State) -> Failure | None:
-    bad = program.failing_invariant(s)
-    if bad is not None:
-        return Failure(bad.name, bad.description)
-    if program.transitions(s):
-        return None
-    if program.finished(s):
-        fin = program.failing_final(s)
-        return None if fin is None else Failure(fin.name, fin.description,
-                                                "when all threads returned")
-    return None if program.cut_off(s) else deadlock_failure(program, s)
 
 
 def concrete_setup(proof: Proof) -> api.Setup:
