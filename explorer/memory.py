@@ -65,6 +65,7 @@ from .program import StepRecord
 
 MEMORY_MODELS = ("sc", "tso", "pso")
 FLUSH_LINE = "(store buffer)"
+FLUSH_TAG = "mem.flush:"  # + "CPU:LOCATION" on a flusher's step
 
 
 def lower(model: Model, memory_model: str) -> Model:
@@ -322,7 +323,7 @@ class _Lowering:
             update=tuple(update.items()),
             next="flush",
             atomic=True,
-            tags=(f"mem.flush:{x}",),
+            tags=(f"{FLUSH_TAG}{cpu}:{x}",),
         )
         op = Operation("flush", f"{x} from {cpu}'s store buffer", "flush", (step,), {})
         # It flushes at most as many stores as can enter the buffer.
@@ -356,64 +357,79 @@ def _steps_on_cycles(thread: Thread) -> set[tuple[int, str]]:
     return on_loop
 
 
-def fold_buffers(record: StepRecord) -> StepRecord:
-    """A step as a reader of the kernel code sees it: a load names the value it
-    got and whether it came from its own store buffer, a buffered store names
-    its location and value; the buffers' bookkeeping is left out."""
-    if not any(k.startswith("sb.") for k, _ in record.reads + record.writes):
-        return record
-    rbuf = _by_location(record.reads)
-    wbuf = _by_location(record.writes)
-    reads = []
-    for k, v in record.reads:
-        if k.startswith("sb."):
-            continue
-        cpu_fields = rbuf.get(k)
-        if cpu_fields and cpu_fields[1].get("n", "0") != "0":
-            cpu, f = cpu_fields
-            v = f"{f.get('v' + str(int(f['n']) - 1), '?')} (own store buffer)"
-        reads.append((k, v))
-    written = {k for k, _ in record.writes}
-    writes = [(k, v) for k, v in record.writes if not k.startswith("sb.")]
-    for x, (cpu, f) in wbuf.items():
-        if x not in written and f.get("n", "0") != "0":
-            writes.append((x, f"{f.get('v' + str(int(f['n']) - 1), '?')} (buffered on {cpu}, "
-                              "not yet visible to other CPUs)"))
-    return replace(record, reads=tuple(reads), writes=tuple(writes))
+def buffer_field(name: str) -> tuple[str, str, str] | None:
+    """``sb.CPU.LOC.FIELD`` (a variable of a store buffer) as (CPU, LOC, FIELD);
+    None for any other variable. CPU names are thread names (no dots)."""
+    parts = name.split(".")
+    if parts[0] != "sb" or len(parts) < 4:
+        return None
+    return parts[1], ".".join(parts[2:-1]), parts[-1]
 
 
-def _by_location(pairs: tuple[tuple[str, str], ...]) -> dict[str, tuple[str, dict[str, str]]]:
-    """sb.CPU.LOC.FIELD entries grouped as {LOC: (CPU, {FIELD: value})}."""
-    out: dict[str, tuple[str, dict[str, str]]] = {}
-    for k, v in pairs:
-        parts = k.split(".")
-        if parts[0] != "sb" or len(parts) < 4:
-            continue
-        cpu, loc, field = parts[1], ".".join(parts[2:-1]), parts[-1]
-        out.setdefault(loc, (cpu, {}))[1][field] = v
+def pending_stores(names: list[str], state: list[int]) -> list[tuple[str, str, int]]:
+    """(location, CPU, count) of every non-empty store buffer in ``state``."""
+    out = []
+    for name, value in zip(names, state, strict=True):
+        f = buffer_field(name)
+        if f is not None and f[2] == "n" and value:
+            out.append((f[1], f[0], int(value)))
     return out
 
 
-def stale_reads(trace: list[StepRecord]) -> list[str]:
-    """Loads that missed a store still in another CPU's buffer, as sentences.
+def fold_buffers(record: StepRecord) -> StepRecord:
+    """A step as a reader of the kernel code sees it: a load names the value it
+    got and whether it came from its own store buffer, a buffered store names
+    its location and value; the buffers' bookkeeping is left out (and kept,
+    structured, in ``buffered`` and ``forwarded``)."""
+    if not any(k.startswith("sb.") for k, _ in record.reads + record.writes):
+        return record
+    rbuf, wbuf = _newest(record.reads), _newest(record.writes)
+    reads = []
+    for k, v in record.reads:
+        if k in rbuf:
+            v = f"{rbuf[k][1]} (own store buffer)"
+        if buffer_field(k) is None:
+            reads.append((k, v))
+    written = {k for k, _ in record.writes}
+    writes = [(k, v) for k, v in record.writes if buffer_field(k) is None]
+    buffered = tuple((x, cpu, v) for x, (cpu, v) in wbuf.items() if x not in written)
+    writes += [(x, f"{v} (buffered on {cpu}, not yet visible to other CPUs)")
+               for x, cpu, v in buffered]
+    return replace(record, reads=tuple(reads), writes=tuple(writes), buffered=buffered,
+                   forwarded=tuple(rbuf))
 
-    Read from a trace whose records went through fold_buffers: a write shown
-    "(buffered on CPU, ...)" is pending until a flush writes its location.
-    This is the weak-memory part of a counterexample: under SC none can exist.
-    """
-    pending: dict[str, list[tuple[int, str, str]]] = {}  # loc -> [(step, cpu, value)]
+
+def _newest(pairs: tuple[tuple[str, str], ...]) -> dict[str, tuple[str, str]]:
+    """{LOC: (CPU, newest buffered value)} for every non-empty buffer among ``pairs``."""
+    fields: dict[str, tuple[str, dict[str, str]]] = {}
+    for k, v in pairs:
+        f = buffer_field(k)
+        if f is not None:
+            fields.setdefault(f[1], (f[0], {}))[1][f[2]] = v
+    return {loc: (cpu, f.get(f"v{int(f['n']) - 1}", "?"))
+            for loc, (cpu, f) in fields.items() if f.get("n", "0") != "0"}
+
+
+def stale_reads(trace: list[StepRecord]) -> list[str]:
+    """Loads that missed a store still in another CPU's buffer, as sentences
+    (from records that went through fold_buffers). A load on the storing CPU
+    reads its own buffer, so only other CPUs can read stale. This is the
+    weak-memory part of a counterexample: under SC there is none."""
+    pending: dict[tuple[str, str], list[tuple[int, str]]] = {}  # (cpu, loc) -> [(step, value)]
     out = []
     for i, rec in enumerate(trace, 1):
         for loc, value in rec.reads:
-            for step, cpu, stored in pending.get(loc, []):
-                if cpu != rec.thread_name and "(own store buffer)" not in value:
-                    out.append(f"step {i}: {rec.thread_name} read {loc}={value} while "
-                               f"{cpu}'s store of {stored} (step {step}) was still in its "
-                               "store buffer")
-        for loc, value in rec.writes:
-            if "(buffered on " in value:
-                cpu = value.split("(buffered on ", 1)[1].split(",", 1)[0]
-                pending.setdefault(loc, []).append((i, cpu, value.split(" ", 1)[0]))
-            elif rec.line == FLUSH_LINE and pending.get(loc):
-                pending[loc].pop(0)
+            if loc in rec.forwarded:
+                continue
+            for (cpu, x), stores in pending.items():
+                out += [f"step {i}: {rec.thread_name} read {loc}={value} while {cpu}'s store "
+                        f"of {stored} (step {step}) was still in its store buffer"
+                        for step, stored in stores if x == loc]
+        for loc, cpu, value in rec.buffered:
+            pending.setdefault((cpu, loc), []).append((i, value))
+        for tag in rec.tags:
+            if tag.startswith(FLUSH_TAG):  # the oldest store of that buffer is visible now
+                cpu, _, loc = tag[len(FLUSH_TAG):].partition(":")
+                if pending.get((cpu, loc)):
+                    pending[(cpu, loc)].pop(0)
     return out

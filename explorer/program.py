@@ -89,6 +89,11 @@ class StepRecord:
     # Program.visible): what the explorer's dependency relation was computed from.
     rlocs: tuple[int, ...] = ()
     wlocs: tuple[int, ...] = ()
+    # Under a weak memory model (explorer/memory.fold_buffers): the stores this
+    # step left in a store buffer, as (location, CPU, value), and the locations
+    # it loaded from its own CPU's buffer.
+    buffered: tuple[tuple[str, str, str], ...] = ()
+    forwarded: tuple[str, ...] = ()
 
 
 def render(value: int, decl: VarDecl) -> str:

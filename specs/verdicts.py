@@ -36,7 +36,7 @@ from explorer.args import OneLineParser, positive_float, positive_int
 from explorer.budget import Budget
 from explorer.catalog import load
 from explorer.family import BadInput
-from explorer.memory import MEMORY_MODELS, stale_reads
+from explorer.memory import MEMORY_MODELS, pending_stores, stale_reads
 from explorer.model import ModelError
 from explorer.result import VIOLATED
 from explorer.search.minimize import fewest_switches
@@ -136,11 +136,7 @@ def _evidence(out: api.Outcome) -> str:
     if steps:
         last = steps[-1]
         parts.append(f"fails after {last.thread_name} {last.label} ({last.line})")
-    pending = [
-        f"{name[3:-2].split('.', 1)[1]} on {name.split('.')[1]} ({s[i]} store(s))"
-        for i, name in enumerate(p.names)
-        if name.startswith("sb.") and name.endswith(".n") and s[i]
-    ]
+    pending = [f"{loc} on {cpu} ({n} store(s))" for loc, cpu, n in pending_stores(p.names, s)]
     if pending:
         parts.append("still in a store buffer: " + ", ".join(pending))
     stale = stale_reads(out.trace)

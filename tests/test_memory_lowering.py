@@ -149,3 +149,27 @@ def test_store_buffering_counterexample_names_the_stale_read() -> None:
     sc = api.check(mutant="single-scan", srcu="impl", memory_model="sc")
     assert sc.result.verdict == "violated" and sc.trace is not None
     assert stale_reads(sc.trace) == []  # under SC no store waits anywhere
+
+
+def test_own_buffer_reads_are_shown_and_are_not_stale() -> None:
+    from explorer.memory import stale_reads
+    from explorer.trace import replay
+
+    def store_then_load(b: OpBuilder) -> None:
+        b.add("w", "l", "x = 1", next="r", **store("x", 1))
+        b.add("r", "l", "r = x", reads=["x"])
+
+    def loader(b: OpBuilder) -> None:
+        b.add("r", "l", "r = x", reads=["x"])
+
+    p = Program(lower(_model(_thread("A", store_then_load), _thread("B", loader)), "tso"))
+    names = [t.name for t in p.threads]
+    a, b = names.index("A"), names.index("B")
+    records, _ = replay(p, [(a, None), (a, None), (b, None)])  # nothing flushed yet
+    assert records[0].buffered == (("x", "A", "1"),)
+    assert records[1].forwarded == ("x",) and records[1].reads == (("x", "1 (own store buffer)"),)
+    assert records[2].reads == (("x", "0"),)
+    assert stale_reads(records) == [
+        "step 3: B read x=0 while A's store of 1 (step 1) was still in its store buffer"]
+    flushed, _ = replay(p, [(a, None), (names.index("flush.A.x"), None), (b, None)])
+    assert stale_reads(flushed) == []
