@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
+from common import cli
 from hypothesis.configuration import set_hypothesis_home_dir
 
 from explorer.api import Outcome, check
@@ -17,8 +16,6 @@ from explorer.budget import Budget
 from explorer.expr import evaluate, variables
 from explorer.program import Program, State
 from explorer.result import DEADLOCK
-
-ROOT = Path(__file__).resolve().parent.parent
 
 # Hypothesis caches constants under ./.hypothesis; keep the checkout untouched.
 set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "explorer-tests-hypothesis")
@@ -53,27 +50,6 @@ def cached_check(
     return _CACHE[key]
 
 
-def cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """`python -m explorer ARGS` in a subprocess, from the repository root.
-
-    `check` gets --no-schedule unless told where to write: a violation would
-    otherwise leave a schedule file in the checkout (tests/test_replay.py
-    covers writing them, in a temporary directory).
-    """
-    if args and args[0] == "check" and not {"--schedule-out", "--no-schedule"} & set(args):
-        args = (*args, "--no-schedule")
-    env = {k: v for k, v in os.environ.items() if k not in ("EXPLORER_DEBUG", "EXPLORER_CATALOG")}
-    return subprocess.run(
-        [sys.executable, "-m", "explorer", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
 @pytest.fixture(scope="session")
 def run_check() -> RunCheck:
     return cached_check
@@ -92,7 +68,8 @@ def property_false_in(program: Program, state: State, name: str) -> bool:
     property); deadlock-free is judged from the enabled steps.
     """
     if name == DEADLOCK:
-        return not program.finished(state) and not program.transitions(state)
+        return (not program.finished(state) and not program.transitions(state)
+                and not program.cut_off(state))
     prop = next(p for p in program.model.properties if p.name == name)
     values = {v: int(state[program.slot[v]]) for v in variables(prop.expr)}
     false_by_reference = evaluate(prop.expr, values) == 0

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import networkx as nx
 import pytest
-from common import MUTANTS
+from common import MUTANTS, cli
 
 from explorer.api import check
 
 
 def run(cwd, *args):
-    return subprocess.run([sys.executable, "-m", "explorer", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
+    return cli(*args, cwd=cwd, timeout=120)
 
 
 @pytest.mark.parametrize("mutant", MUTANTS)

@@ -6,10 +6,9 @@ tests/test_litmus.py)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
+
+from common import cli
 
 from explorer import api
 from explorer.access import fence, inc, store
@@ -18,8 +17,6 @@ from explorer.expr import Shared
 from explorer.memory import lower
 from explorer.model import Model, Thread, VarDecl
 from explorer.program import Program
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _thread(name: str, build) -> Thread:  # type: ignore[no-untyped-def]
@@ -112,28 +109,21 @@ def test_tso_counterexample_shows_the_store_not_yet_visible() -> None:
     assert out.final_state[n] == 1
 
 
-def _cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("EXPLORER_DEBUG", "EXPLORER_CATALOG")}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    return subprocess.run([sys.executable, "-m", "explorer", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
-
-
 def test_cli_tso_schedule_replays_and_names_the_memory_model(tmp_path: Path) -> None:
-    r = _cli(tmp_path, "check", "--memory-model", "tso", "--mutant", "check-before-lock",
-             "--json")
+    r = cli("check", "--memory-model", "tso", "--mutant", "check-before-lock", "--json",
+            cwd=tmp_path)
     assert r.returncode == 1, r.stderr
     doc = json.loads(r.stdout)
     assert doc["memory_model"] == "tso"
     files = list((tmp_path / "counterexamples").glob("*.json"))
     assert [f.name for f in files] == ["guest_memfd-default-check-before-lock-tso.json"]
-    rep = _cli(tmp_path, "replay", str(files[0]))
+    rep = cli("replay", str(files[0]), cwd=tmp_path)
     assert rep.returncode == 1, rep.stdout + rep.stderr
     assert "buffered on" in rep.stdout
 
 
 def test_cli_unknown_memory_model_is_one_line(tmp_path: Path) -> None:
-    r = _cli(tmp_path, "check", "--memory-model", "arm")
+    r = cli("check", "--memory-model", "arm", cwd=tmp_path)
     assert r.returncode == 2
     assert len(r.stderr.strip().splitlines()) == 1 and "arm" in r.stderr
 

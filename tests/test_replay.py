@@ -3,30 +3,23 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from common import cli
 
 from explorer import api, schedule
 from explorer.family import BadInput
 from explorer.model import ModelError
 from models.guest_memfd import MUTANTS
 
-ROOT = Path(__file__).resolve().parent.parent
 MUTANT_NAMES = [m.name for m in MUTANTS]
 
 
 def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """`python -m explorer ARGS` with `cwd` as the current directory (never the checkout)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("EXPLORER_DEBUG", "EXPLORER_CATALOG")}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    return subprocess.run(
-        [sys.executable, "-m", "explorer", *args], cwd=cwd, env=env, capture_output=True,
-        text=True, timeout=60, check=False,
-    )
+    return cli(*args, cwd=cwd)
 
 
 def counterexample(text: str) -> list[str]:
