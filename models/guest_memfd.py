@@ -52,7 +52,7 @@ from explorer.expr import (
 from explorer.family import SYMBOLIC, BadInput, Family, Mutant, Param, Scenario, count
 from explorer.model import DONE, Choice, Model, Operation, Switch, Thread, VarDecl, branch
 
-from .srcu import AbstractSrcu
+from .srcu import AbstractSrcu, SrcuDomain
 from .srcu_impl import BARRIER_MUTANTS, ImplSrcu, removed_by, require_impl
 
 GMEM = "virt/kvm/guest_memfd.c"
@@ -194,7 +194,7 @@ P_MIGRATE = Param("migrate", "0", "1: the first reader's srcu_read_unlock() runs
 class _Ctx:
     values: Mapping[str, Any]
     mutant: str | None
-    srcu: AbstractSrcu | ImplSrcu
+    srcu: SrcuDomain
     thread: str
     folio_id: int  # what this thread's allocations put in the page cache
 
@@ -649,7 +649,7 @@ class GuestMemfd(Family):
 
 def _domain(
     values: Mapping[str, Any], mutant: str | None, srcu: str, readers: list[str]
-) -> AbstractSrcu | ImplSrcu:
+) -> SrcuDomain:
     """kvm_gmem_freeze_srcu: the abstract SRCU, or srcutree.c's algorithm (``impl``)."""
     if srcu != "impl":
         return AbstractSrcu("srcu", readers)

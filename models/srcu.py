@@ -18,6 +18,7 @@ variables, so each conflicts with every lock/unlock.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 
 from explorer.builder import OpBuilder, merge
@@ -27,12 +28,47 @@ from explorer.model import Next, Switch, VarDecl
 SRCUTREE = "kernel/rcu/srcutree.c"
 
 
-class AbstractSrcu:
-    """One SRCU domain (one ``struct srcu_struct``) shared by the given reader threads."""
+class SrcuDomain(ABC):
+    """One SRCU domain (one ``struct srcu_struct``) shared by the given reader
+    threads, as steps a model emits into an OpBuilder: what a model calls, the
+    same for every SRCU model (``--srcu``)."""
 
     def __init__(self, name: str, readers: Sequence[str]):
         self.name = name
         self.readers = list(readers)
+
+    def _check_reader(self, reader: str) -> None:
+        if reader not in self.readers:
+            raise ValueError(f"{reader} is not declared as a reader of {self.name}")
+
+    @abstractmethod
+    def shared(self) -> dict[str, VarDecl]:
+        """The domain's shared variables."""
+
+    @abstractmethod
+    def read_lock(self, b: OpBuilder, reader: str, label: str, next: Next, line: str,
+                  code: str, update: Mapping[Var, ExprLike] | None = None,
+                  idx: str = "idx") -> str:
+        """srcu_read_lock() at ``label``, then ``next``; ``idx`` names the local
+        holding its return value; ``update`` runs in its last step."""
+
+    @abstractmethod
+    def read_unlock(self, b: OpBuilder, reader: str, label: str, next: Next, line: str,
+                    code: str, update: Mapping[Var, ExprLike] | None = None,
+                    idx: str = "idx") -> str:
+        """srcu_read_unlock() of the section ``idx`` names."""
+
+    @abstractmethod
+    def synchronize(self, b: OpBuilder, prefix: str, next: Next, line: str, code: str,
+                    on_return: Mapping[Var, ExprLike] | None = None,
+                    on_return_reads: Sequence[str] = (),
+                    on_return_writes: Sequence[str] = ()) -> str:
+        """synchronize_srcu() as steps labelled ``prefix...``; ``on_return`` runs
+        in the step that returns. Returns the entry label."""
+
+
+class AbstractSrcu(SrcuDomain):
+    """SRCU's guarantee, without its algorithm (see the module docstring)."""
 
     def nest(self, reader: str) -> str:
         return f"{self.name}.nest.{reader}"
@@ -46,10 +82,6 @@ class AbstractSrcu:
             out[self.nest(r)] = VarDecl(doc=f"{r}'s read-side nesting depth")
             out[self.gen(r)] = VarDecl(doc=f"outermost read-side sections {r} has left")
         return out
-
-    def _check_reader(self, reader: str) -> None:
-        if reader not in self.readers:
-            raise ValueError(f"{reader} is not declared as a reader of {self.name}")
 
     def read_lock(
         self,

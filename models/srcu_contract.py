@@ -28,7 +28,7 @@ from explorer.expr import Ghost, Shared, ite, land, le, lor, ne
 from explorer.family import BadInput, Family, Param, Scenario
 from explorer.model import DONE, Model, Thread, VarDecl
 
-from .srcu import SRCUTREE, AbstractSrcu
+from .srcu import SRCUTREE, AbstractSrcu, SrcuDomain
 from .srcu_impl import BARRIER_MUTANTS, ImplSrcu, removed_by, require_impl
 
 P_READERS = Param("readers", "2", "reader threads", low=0, high=4)
@@ -40,7 +40,6 @@ P_MIGRATE = Param("migrate", "0", "1: reader 0's srcu_read_unlock() runs on read
 P_PUBLISH = Param("publish", "0", "1: the updater does WRITE_ONCE(gp_data, g) before its "
                   "g-th synchronize_srcu() and each reader's body reads gp_data", low=0, high=1)
 
-Srcu = AbstractSrcu | ImplSrcu
 
 
 def in_body(r: str) -> str:
@@ -96,7 +95,7 @@ class SrcuContract(Family):
         readers = [f"reader{j}" for j in range(values["readers"])]
         updater = "updater"
         users = readers + ([updater] if values["updater_reads"] else [])
-        domain: Srcu
+        domain: SrcuDomain
         if srcu == "impl":
             if values["migrate"] and len(readers) < 2:
                 raise BadInput("migrate=1 needs at least 2 readers")
@@ -124,7 +123,7 @@ class SrcuContract(Family):
         threads.append(Thread(updater, (self._updater(domain, readers, values),)))
         return Model("srcu", shared, ghosts, tuple(threads), description=self.description)
 
-    def _reader(self, d: Srcu, r: str, nest: int, publish: bool) -> Any:
+    def _reader(self, d: SrcuDomain, r: str, nest: int, publish: bool) -> Any:
         b = OpBuilder("reader", f"nesting {nest}")
         for i in range(nest):  # each nesting level keeps its own idx
             d.read_lock(b, r, f"srcu_read_lock.{i}",
@@ -150,7 +149,7 @@ class SrcuContract(Family):
                           f"srcu_read_unlock(&ss, idx{level});", idx=f"idx{level}")
         return b.build()
 
-    def _updater(self, d: Srcu, readers: list[str], values: Mapping[str, Any]) -> Any:
+    def _updater(self, d: SrcuDomain, readers: list[str], values: Mapping[str, Any]) -> Any:
         b = OpBuilder("updater", f"{values['grace_periods']} grace period(s)")
         gps = values["grace_periods"]
         holds = bool(values["updater_reads"])

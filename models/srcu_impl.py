@@ -41,6 +41,8 @@ from explorer.expr import Expr, ExprLike, Local, Shared, Var, eq, lor, ne
 from explorer.family import BadInput, Mutant
 from explorer.model import Next, VarDecl, branch
 
+from .srcu import SrcuDomain
+
 SRCUTREE = "kernel/rcu/srcutree.c"
 
 
@@ -88,7 +90,7 @@ def require_impl(mutant: str | None, srcu: str) -> None:
         raise BadInput(f"mutant {mutant!r} changes SRCU's barriers: it needs --srcu impl")
 
 
-class ImplSrcu:
+class ImplSrcu(SrcuDomain):
     """One ``struct srcu_struct`` used by the given reader threads, as srcutree.c does it.
 
     ``removed``: changes from CHANGES (a barrier mutant); ``mutex``: take
@@ -107,8 +109,7 @@ class ImplSrcu:
         unknown = set(removed) - set(CHANGES)
         if unknown:
             raise ValueError(f"unknown SRCU change {sorted(unknown)[0]!r}")
-        self.name = name
-        self.readers = list(readers)
+        super().__init__(name, readers)
         self.cpus = list(readers)  # one CPU per reader thread, named after it
         self.removed = frozenset(removed)
         self.mutex = mutex
@@ -142,10 +143,6 @@ class ImplSrcu:
         if self.mutex:
             out[self.mutex_var] = VarDecl(fmt="bool", doc="ssp->srcu_gp_mutex is held")
         return out
-
-    def _check_reader(self, reader: str) -> None:
-        if reader not in self.readers:
-            raise ValueError(f"{reader} is not declared as a reader of {self.name}")
 
     # -- read side ------------------------------------------------------------------
 
