@@ -41,6 +41,7 @@ class Case:
     memory_model: str = "sc"
     srcu: str = "abstract"
     strategies: tuple[str, ...] = ()  # which strategies to run ((): all)
+    baseline: str = ""  # the case (SC, abstract SRCU) this one is compared with
 
     def within(self, other: Case) -> bool:
         """Every numeric setting at most other's: if other is too big, so is this."""
@@ -152,6 +153,7 @@ class Row:
             "panel": self.case.panel,
             "memory_model": self.case.memory_model,
             "srcu": self.case.srcu,
+            "baseline": self.case.baseline,
             "strategy": self.strategy,
             "finished": self.finished,
             "verdict": first["verdict"],
@@ -282,8 +284,7 @@ def markdown(suite: Suite, data: dict[str, Any], plot_name: str | None) -> str:
                 f"{r['events']:,} | {r['seconds_median']:.3f} | {r['events_per_second']:,.0f} | "
                 f"{r['peak_rss_mb']:.1f} | {r['rss_above_base_mb']:.1f} |"
             )
-    weak = [c for c in cases if (by.get((c, "optimal")) or {}).get("memory_model", "sc") != "sc"
-            or (by.get((c, "optimal")) or {}).get("srcu", "abstract") != "abstract"]
+    weak = [c for c in cases if (by.get((c, "optimal")) or {}).get("baseline")]
     if weak:
         lines += [
             "",
@@ -300,7 +301,7 @@ def markdown(suite: Suite, data: dict[str, Any], plot_name: str | None) -> str:
         ]
         for c in weak:
             r = by[(c, "optimal")]
-            base = by.get((c.split("/")[0], "optimal"))
+            base = by.get((r["baseline"], "optimal"))
             ratio = _ratio(r["seconds_median"], base["seconds_median"]) if (
                 base and r["finished"]) else "—"
             if not r["finished"]:

@@ -25,7 +25,7 @@ def _weak(base: Case, srcu: str, memory_model: str) -> Case:
     """The same scenario under another memory model and/or Linux's SRCU algorithm."""
     return Case(f"{base.name}/{srcu}/{memory_model}", base.settings, x=base.x,
                 quick=base.quick and base.x <= 1, memory_model=memory_model, srcu=srcu,
-                strategies=("optimal",))
+                strategies=("optimal",), baseline=base.name)
 
 
 _BASE = [_case(g, f, p) for p in (1, 2) for f in (0, 1) for g in (1, 2, 3, 4)]
