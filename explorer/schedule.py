@@ -14,6 +14,7 @@ rebuild the model exactly as checked and re-execute the violating run:
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -285,7 +286,7 @@ __all__ = [
 
 def refuse_existing(path: str | None) -> None:
     """Checked before a search, so that a long run never ends unable to save."""
-    if path and (Path(path).is_symlink() or Path(path).exists()):
+    if path and os.path.lexists(path):
         raise BadInput(f"--schedule-out {path}: file exists (will not overwrite it)")
 
 
