@@ -38,8 +38,11 @@ from explorer.catalog import load
 from explorer.family import BadInput
 from explorer.memory import MEMORY_MODELS, pending_stores, stale_reads
 from explorer.model import ModelError
+from explorer.program import Program, State, StepRecord
 from explorer.result import VIOLATED
+from explorer.search.common import failure_in
 from explorer.search.minimize import fewest_switches
+from explorer.trace import replay
 
 from .verdict_notes import NOTES
 
@@ -103,7 +106,7 @@ def check_cell(model: str, mutant: str | None, srcu: str, mm: str, timeout: floa
     for scenario, settings, label in plan:
         try:
             out = api.check(model, scenario, settings, mutant, budget=Budget(timeout=timeout),
-                            srcu=srcu, memory_model=mm, minimize=True)
+                            srcu=srcu, memory_model=mm, minimize=False)
         except (BadInput, ModelError) as err:
             cell.verdict, cell.reason = "error", str(err)
             break
@@ -114,12 +117,12 @@ def check_cell(model: str, mutant: str | None, srcu: str, mm: str, timeout: floa
             assert res.failure is not None and out.program is not None
             cell.verdict, cell.property = "violated", res.failure.name
             cell.executions = res.stats.executions
-            cell.evidence = _evidence(out)
+            # The evidence is read from the shortest counterexample (one search for it,
+            # instead of check's own minimisation as well).
             short = fewest_switches(out.program, res.failure.name, steps_first=True)
-            if short is None:
-                cell.shortest, cell.shortest_exact = len(res.schedule or []), False
-            else:
-                cell.shortest = len(short)
+            schedule = short if short is not None else res.schedule or []
+            cell.shortest, cell.shortest_exact = len(schedule), short is not None
+            cell.evidence = _evidence(out.program, *replay(out.program, schedule))
             break
         cell.executions += res.stats.executions
         if res.verdict != "holds":
@@ -131,23 +134,22 @@ def check_cell(model: str, mutant: str | None, srcu: str, mm: str, timeout: floa
     return cell
 
 
-def _evidence(out: api.Outcome) -> str:
+def _evidence(p: Program, trace: list[StepRecord], s: State) -> str:
     """What the violating state shows: where it failed and what was not yet visible."""
-    assert out.program is not None and out.trace is not None and out.final_state is not None
-    p, s = out.program, out.final_state
     parts = []
-    steps = [r for r in out.trace if not r.fused]
+    steps = [r for r in trace if not r.fused]
     if steps:
         last = steps[-1]
         parts.append(f"fails after {last.thread_name} {last.label} ({last.line})")
     pending = [f"{loc} on {cpu} ({n} store(s))" for loc, cpu, n in pending_stores(p.names, s)]
     if pending:
         parts.append("still in a store buffer: " + ", ".join(pending))
-    stale = stale_reads(out.trace)
+    stale = stale_reads(trace)
     if stale:
         parts.append(stale[0] + (f" (and {len(stale) - 1} more)" if len(stale) > 1 else ""))
-    if out.result.failure is not None and out.result.failure.detail:
-        parts.append(out.result.failure.detail)
+    failure = failure_in(p, s)
+    if failure is not None and failure.detail:
+        parts.append(failure.detail)
     return "; ".join(parts)
 
 
