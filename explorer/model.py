@@ -105,8 +105,8 @@ class Step:
     order: str = "plain"  # how its shared access is ordered (ORDERS)
     fence: str = ""  # "" or one of FENCES: then the step accesses no shared location
     cpu: str = ""  # the CPU it runs on when not its thread's (a migrated task)
-    # A retry of a loop that only reads (a scan that failed): see Program.cut_off.
-    # Its guard says when a new attempt could see something new.
+    # The retry of a loop that only reads (a scan that failed): never taken, see
+    # Program.cut_off and explorer/retry.py (which checks the loop when loaded).
     retry: bool = False
 
     @property
@@ -273,6 +273,10 @@ def _validate_op(model: Model, thread: Thread, op: Operation) -> None:
         _validate_access(model, step, where)
         if step.retry and (step.writes or step.choose is not None):
             raise ModelError(f"{where}: a retry step writes nothing and makes no choice")
+        if step.retry:
+            from .retry import check_loop  # the retry module builds on this one
+
+            check_loop(op, step, where)
         targets = [lhs for lhs, _ in step.update]
         if len(set(targets)) != len(targets):
             raise ModelError(f"{where}: assigns the same variable twice")

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .expr import TRUE, Ghost, Local, Shared, Var, evaluate, to_python, variables
+from .expr import TRUE, Expr, Ghost, Local, Shared, Var, evaluate, to_python, variables
 from .model import (
     DONE,
     Model,
@@ -28,6 +28,7 @@ from .model import (
     VarDecl,
     validate,
 )
+from .retry import exit_condition
 
 THREAD_DONE = -1
 LOCAL_CHAIN_LIMIT = 10_000
@@ -53,7 +54,10 @@ class CompiledStep:
     wlocs: tuple[int, ...] = ()
     ronly: tuple[int, ...] = ()  # read and not written
     event: tuple[int, None, int, int] = (0, None, 0, 0)  # (thread, None, rmask, wmask)
-    retry_guard: Callable[[State], object] | None = None  # a retry step's real guard
+    # A retry step: whether one more attempt, from the loop head in this state,
+    # would leave the loop (explorer/retry.exit_condition).
+    retry_guard: Callable[[State], object] | None = None
+    retry_exits: Expr | None = None  # the same as an expression (for z3)
     rmask: int = 0
     wmask: int = 0
 
@@ -127,6 +131,7 @@ class Program:
         self.invariants = [p for p in model.properties if p.kind == "invariant"]
         self.finals = [p for p in model.properties if p.kind == "final"]
         self._inv = self._compile_props(self.invariants)
+        self._each_inv = [self._compile_props([p]) for p in self.invariants]
         self.nlocs = len(model.shared) + len(model.ghosts)
         self.visible = self.nlocs
         self._footprints()
@@ -215,8 +220,12 @@ class Program:
             exec(compile(guard_src, f"<guard {step.label}>", "exec"), namespace)
             guard = namespace["guard"]
         retry_guard = None
-        if step.retry:  # never taken (see cut_off); its guard only classifies run ends
-            retry_guard = guard or (lambda s: True)
+        exits: Expr = TRUE
+        if step.retry:  # never taken (see cut_off)
+            exits = exit_condition(op, step)
+            src = f"def exits(s):\n    return {to_python(exits, slot)}\n"
+            exec(compile(src, f"<retry {step.label}>", "exec"), namespace)
+            retry_guard = namespace["exits"]
             guard = _never
         return CompiledStep(
             thread=index,
@@ -225,10 +234,11 @@ class Program:
             step=step,
             guard=guard,
             apply=namespace["apply"],
-            local=step.is_local,
+            local=step.is_local and not step.retry,  # never run, not even fused
             choices=step.choose.values if step.choose else None,
             slot=slot,
             retry_guard=retry_guard,
+            retry_exits=exits if step.retry else None,
         )
 
     def _next_expr(
@@ -337,17 +347,17 @@ class Program:
 
     def cut_off(self, s: State) -> bool:
         """At a state where nothing can move: whether the run is cut off rather
-        than deadlocked, because a thread waits at a retry step that could now
-        see something new.
+        than deadlocked, because a thread waits at a retry step and one more
+        attempt would now leave its loop.
 
         Retrying a loop that only reads (a scan that found readers) is never
-        explored. Until something it read changes, a new attempt reads the
-        same and fails the same; once something has changed, running the
-        whole attempt after the change is another run, which the explorer
-        reaches on its own by reordering the attempt's loads after the write
-        (they race). So a run whose only way on is such a retry adds nothing
-        and is dropped; a thread at a retry step that nothing can wake is
-        stuck for good: a deadlock. This is GenMC's treatment of await loops.
+        explored; explorer/retry.py checks, on load, that a failed attempt
+        leaves no trace. Removing it from this run gives a run in which the
+        thread's attempt can come here instead, and succeed: another run,
+        which the explorer reaches on its own (the attempt's loads race with
+        the writes since). So this run adds nothing and is dropped. A thread
+        whose next attempt would fail the same way again retries for ever:
+        stuck for good, a deadlock. This is GenMC's treatment of await loops.
         """
         for code in self._waited:
             pc = s[code.pc_slot]
@@ -360,6 +370,11 @@ class Program:
     def failing_invariant(self, s: State) -> Property | None:
         i = self._inv(s)
         return None if i < 0 else self.invariants[i]
+
+    def failing_invariants(self, s: State) -> list[Property]:
+        """Every invariant false in s (collect mode records them all)."""
+        return [p for p, check in zip(self.invariants, self._each_inv, strict=True)
+                if check(s) >= 0]
 
     def failing_final(self, s: State) -> Property | None:
         i = self._fin(s)

@@ -37,7 +37,7 @@ from typing import Any
 
 from explorer.access import fence, inc, load, store
 from explorer.builder import OpBuilder, merge
-from explorer.expr import Expr, ExprLike, Local, Shared, Var, eq, lor, ne
+from explorer.expr import Expr, ExprLike, Local, Shared, Var, eq
 from explorer.family import BadInput, Mutant
 from explorer.model import Next, VarDecl, branch
 
@@ -324,20 +324,14 @@ class ImplSrcu(SrcuDomain):
         """srcu_readers_active_idx_check(ssp, i) (:446), retried until it succeeds;
         returns its first label.
 
-        The retry is never run (``retry=True``, see Program.cut_off): a run
-        whose scan failed ends there, cut off when a counter it read has since
-        changed (the run where the whole scan comes after that change is
-        explored on its own) and a deadlock when none can change. Skipping
-        retries loses nothing: until a counter changes a rescan reads the same
-        values and fails the same way. And a rescan that starts before the
-        change and reads across it fails too (with unlocks summed first): in
-        memory each reader's unlock is counted after its lock (smp_mb() C, or
-        the migration, orders them), and loads are in order, so the unlock sum
-        it reads cannot exceed the lock sum it reads later, and equals it only
-        if no unlock it read changed meanwhile.
-        With LOCKS_BEFORE_UNLOCKS that argument fails: the model may then miss
-        some early successes, so a "holds" for that mutant proves nothing, a
-        violation is real.
+        The retry is never run (``retry=True``, see Program.cut_off and
+        explorer/retry.py): a run whose scan failed ends there, cut off when a
+        rescan in the state it ended in would succeed (the run where the scan
+        comes at that point instead is explored on its own) and a deadlock when
+        it would fail again. The scan only reads and starts afresh each time
+        (checked when the model is loaded), so deleting a failed scan from a
+        run of the real loop leaves a run of this one: nothing is lost, for any
+        order of the sums.
         """
         unl = [(self.unlock_var(i, c), b.local(f"{sync}unlocks.{c}",
                                                doc="srcu_unlock_count the scan read"))
@@ -372,13 +366,10 @@ class ImplSrcu(SrcuDomain):
                 b.add(label, at(line), text, **fence("mb"), next=nxt)
             else:
                 b.add(label, at(line), text, **load(var, local), next=nxt)
-        changed = lor(*(ne(Shared(v), x) for v, x in unl + lck))
         b.add(
             retry, at(retry_line),
-            "if (!try_check_zero(ssp, idx, ...)) return; /* readers present, retry later. */"
-            f"  /* waits until a counter of index {i} changes */",
-            reads=[v for v, _ in unl + lck], guard=changed, next=chain[0][0], atomic=True,
-            retry=True,
+            "if (!try_check_zero(ssp, idx, ...)) return; /* readers present, retry later. */",
+            next=chain[0][0], retry=True,
             waits_for=f"synchronize_srcu(): readers still counted on index {i} "
             "(srcu_lock_count != srcu_unlock_count) and no counter changes",
             tags=(f"srcu.sync.wait:{self.name}",),

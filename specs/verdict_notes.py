@@ -76,7 +76,6 @@ NOTES: dict[tuple[str, str], str] = {
         "Summing locks first lets a reader's nested lock and its unlocks land between the "
         "two sums: the lock sum read early equals the unlock sum read late while another "
         "reader is still inside, and the scan passes. Needs two readers on one index (the "
-        "one-reader scenarios hold). A holds verdict for this mutant proves less than for "
-        "the others: skipping failed scans relies on unlocks being summed first."
+        "one-reader scenarios hold)."
     ),
 }

@@ -11,15 +11,17 @@ deadlock, and optimal DPOR must agree with brute force on the cut-off form.
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from explorer.budget import Budget
 from explorer.builder import OpBuilder
 from explorer.expr import Ghost, Local, Shared, eq, lor, ne
-from explorer.model import DONE, Model, Operation, Thread, VarDecl, branch
+from explorer.model import DONE, Model, ModelError, Operation, Thread, VarDecl, branch
 from explorer.program import Program
 from explorer.result import DEADLOCK
+from explorer.search import run
 from explorer.search.dpor import Outcomes, explore_dpor
 from explorer.search.oracle import census
 
@@ -49,12 +51,18 @@ def _scanner(order: list[int], test: str, retry: bool) -> Operation:
               update={seen[c]: Shared(COUNTERS[c])}, next=nxt)
     regs = [seen[c] for c in order]
     ok = eq(regs[0], regs[-1]) if test == "equal" else ne(regs[0] + regs[-1], 1)
-    b.add("check", "t", "if the scan passes, publish what it saw", writes=["seen"],
-          update={Ghost("seen"): _pack(regs) + 1}, next=branch(ok, DONE, "retry"))
-    b.add("retry", "t", "wait until a counter changes, then scan again",
-          reads=[COUNTERS[c] for c in order], retry=retry,
-          guard=lor(*(ne(Shared(COUNTERS[c]), seen[c]) for c in order)),
-          next="l0", atomic=len(order) > 1)
+    b.add("check", "t", "did the scan pass?", next=branch(ok, "publish", "retry"))
+    b.add("publish", "t", "publish what the passing scan saw", writes=["seen"],
+          update={Ghost("seen"): _pack(regs) + 1})
+    if retry:
+        b.add("retry", "t", "scan again", retry=True, next="l0")
+    else:
+        # The reference: a real loop. Waiting until a counter changes is the
+        # spin loop without its idle rescans (each reads the same and fails).
+        b.add("retry", "t", "wait until a counter changes, then scan again",
+              reads=[COUNTERS[c] for c in order],
+              guard=lor(*(ne(Shared(COUNTERS[c]), seen[c]) for c in order)),
+              next="l0", atomic=len(order) > 1)
     return b.build()
 
 
@@ -106,3 +114,56 @@ def test_a_scan_nothing_can_wake_is_a_deadlock_and_one_that_can_is_cut_off() -> 
     wakes = Program(_model([[("inc", 1, 0)]], [0, 1], "equal", [1, 0], retry=True))
     res = explore_dpor(wakes, optimal=True, budget=Budget())
     assert res.verdict == "holds" and res.stats.cut_off > 0
+
+
+# -- the precondition, checked on load -------------------------------------------------
+
+
+def _scan_of(x_wanted: int, *, count: str = "", guard: bool = False) -> Model:
+    """scan: r = c0; if r == x_wanted leave, else retry; writer: c0 = 1. ``count``:
+    "ghost" counts attempts in a ghost, "local" in a local read after the loop."""
+    b = OpBuilder("scan")
+    r, n = b.local("r"), b.local("n")
+    upd: dict = {r: Shared("c0")}
+    reads, writes = ["c0"], []
+    if count == "ghost":
+        upd[Ghost("tries")] = Ghost("tries") + 1
+        reads, writes = ["c0", "tries"], ["tries"]
+    if count == "local":
+        upd[n] = n + 1
+    b.add("h", "t", "r = c0", reads=reads, writes=writes, update=upd,
+          next=branch(eq(r, x_wanted), "out", "retry"))
+    b.add("out", "t", "tries = n", writes=["tries"], update={Ghost("tries"): n})
+    if guard:
+        b.add("retry", "t", "retry", reads=["c0"], guard=ne(Shared("c0"), r), retry=True, next="h")
+    else:
+        b.add("retry", "t", "retry", retry=True, next="h")
+    return Model("scan", {"c0": VarDecl()}, {"tries": VarDecl()},
+                 (Thread("scan", (b.build(),)), Thread("w", (_writer("w", [("store", 0, 1)]),))))
+
+
+def test_a_loop_that_counts_its_attempts_is_refused() -> None:
+    # Regression: "at most one attempt" used to hold under every strategy.
+    for count in ("ghost", "local"):
+        with pytest.raises(ModelError, match="retried loop may only read|carries local 'n'"):
+            Program(_scan_of(1, count=count))
+
+
+def test_a_retry_step_takes_no_guard_of_its_own() -> None:
+    with pytest.raises(ModelError, match="computed from the loop itself"):
+        Program(_scan_of(1, guard=True))
+
+
+def test_a_scan_that_can_never_succeed_hangs() -> None:
+    # Regression: a retry without a guard was "cut off" for ever and
+    # deadlock-free held while the scanner hangs (it waits for c0 == 5).
+    program = Program(_scan_of(5))
+    cen = census(program)
+    assert DEADLOCK in cen.outcomes.violations
+    for strategy in ("optimal", "dpor", "stateful", "naive"):
+        res = run(strategy, program, Budget())
+        assert res.verdict == "violated" and res.failure is not None, strategy
+        assert res.failure.name == DEADLOCK
+    # ... and one that can succeed once c0 = 1 is cut off where it read 0, never stuck.
+    res = run("optimal", Program(_scan_of(1)), Budget())
+    assert res.verdict == "holds" and res.stats.cut_off == 1

@@ -263,8 +263,10 @@ class _Dpor:
     def run(self) -> None:
         s0 = self.p.initial_state()
         bad = self.p.failing_invariant(s0)
-        if bad is not None:
+        if bad is not None and self.outcomes is None:
             raise Found(Failure(bad.name, bad.description, "in the initial state"), [])
+        if bad is not None and self.outcomes is not None:
+            self.outcomes.violations.update(q.name for q in self.p.failing_invariants(s0))
         self.sleep.append([])
         self.wut.append([])
         self.backtrack.append([])
@@ -379,25 +381,26 @@ class _Dpor:
         self.push(t, v, cs)
         if v is not None:
             self.choices_made[t] += 1
-        bad = p.failing_invariant(s2) if p.invariants else None
-        if bad is not None:
-            st.executions += 1  # the violating run counts, as any run that ends
+        if p.invariants and p.failing_invariant(s2) is not None:
             if self.outcomes is None:
+                st.executions += 1  # the violating run counts, as any run that ends
+                bad = p.failing_invariant(s2)
+                assert bad is not None
                 raise Found(Failure(bad.name, bad.description), self.schedule())
-            self.outcomes.violations.add(bad.name)
-            self.reverse_races(s2)
-        else:
-            # The child's sleep set: what sleeps here and is independent of ev.
-            r, w = ev[2] | ev[3], ev[3]
-            self.sleep.append([
-                q for q in self.sleep[d] if q[0] != t and not (q[3] & r or q[2] & w)
-            ])
-            self.wut.append(sub)
-            self.backtrack.append([])
-            self.node(s2)
-            self.sleep.pop()
-            self.wut.pop()
-            self.backtrack.pop()
+            # Collect mode goes on past a violation, so that it reaches every
+            # state the census does, and records every invariant false here.
+            self.outcomes.violations.update(q.name for q in p.failing_invariants(s2))
+        # The child's sleep set: what sleeps here and is independent of ev.
+        r, w = ev[2] | ev[3], ev[3]
+        self.sleep.append([
+            q for q in self.sleep[d] if q[0] != t and not (q[3] & r or q[2] & w)
+        ])
+        self.wut.append(sub)
+        self.backtrack.append([])
+        self.node(s2)
+        self.sleep.pop()
+        self.wut.pop()
+        self.backtrack.pop()
         self.pop()
         self.before.pop()
         steps[t] -= ran
@@ -458,49 +461,90 @@ class _Dpor:
             if cs.retry_guard is not None:
                 continue
             want = end[threads[t].pc_slot]
+            seen: set[tuple[int, ...]] = set()
             for e in range(n):
                 if ev[e][0] != t and ev[e][3] & cs.rmask:
-                    self.reverse(e, t, None, n, want)
+                    self.reverse(e, t, None, n, want, seen)
         self.fresh = n
 
-    def reverse(self, e: int, t: int, v: int | None, i: int, want_pc: int) -> None:
+    def reverse(self, e: int, t: int, v: int | None, i: int, want_pc: int,
+                seen: set[tuple[int, ...]] | None = None) -> None:
         """Schedule E' . notdep(e, E) . t where E' is E before e, if feasible and new.
 
         `want_pc` is the step of t that races with e: the reversal makes sense
-        only if that is t's next step after notdep(e, E).
+        only if that is t's next step after notdep(e, E). `i` is where that
+        step ran in E (len(E): it never ran, t is blocked at the end).
         """
-        ev, clock = self.ev, self.clock
-        te = ev[e][0]
-        se = clock[e][te]
-        notdep = [ev[j] for j in range(e + 1, len(ev)) if clock[j][te] < se]
+        ev = self.ev
         if i < len(ev):
-            last: Event | None = ev[i]  # same thread and step as event i
             code = self.p.threads[t]
-            guarded = code.steps[self.before[i][code.pc_slot]].guard is not None
-        else:
-            last, guarded = None, True
-        if guarded:
-            # Replay to check the step is enabled there, and learn its footprint.
-            s = list(self.before[e])
-            for x in notdep:
-                self.p.execute(s, x[0], x[1])
-            code = self.p.threads[t]
-            if s[code.pc_slot] != want_pc:
-                return  # t must first take steps that depend on e
-            cs = code.steps[want_pc]
-            if cs.guard is not None and not cs.guard(s):
+            if code.steps[self.before[i][code.pc_slot]].guard is None:
+                # An unguarded step is enabled wherever its thread is at it.
+                te, se = ev[e][0], self.clock[e][ev[e][0]]
+                notdep = [ev[j] for j in range(e + 1, len(ev)) if self.clock[j][te] < se]
+                self.schedule_at(e, notdep + [ev[i]])
                 return
+        self.enable_at((e,), t, v, i, want_pc, set() if seen is None else seen)
+
+    def enable_at(self, gone: tuple[int, ...], t: int, v: int | None, i: int, want_pc: int,
+                  seen: set[tuple[int, ...]]) -> None:
+        """Schedule t's guarded step `want_pc` right after E less the events `gone`
+        and everything that happens after them, if it is enabled there.
+
+        If its guard is false there, the other writes it reads are what keep it
+        disabled (the guard read several locations written independently):
+        remove, one at a time, the last remaining write of each location it
+        reads and try again. Every such set is a state of a reordering of E
+        (a downward-closed set of its events), so each attempt is a real run;
+        dropping the reversal instead would lose the runs where the step
+        overtakes all of those writes at once.
+        """
+        ev, clock, evt, p = self.ev, self.clock, self.evt, self.p
+        start = min(gone)
+        cuts = [(evt[d], clock[d][evt[d]]) for d in gone]
+        kept = [j for j in range(start + 1, len(ev))
+                if all(clock[j][td] < sd for td, sd in cuts)]
+        s = list(self.before[start])
+        for j in kept:
+            p.execute(s, ev[j][0], ev[j][1])
+        code = p.threads[t]
+        if s[code.pc_slot] != want_pc:
+            return  # t must first take steps that depend on what was removed
+        cs = code.steps[want_pc]
+        if cs.guard is None or cs.guard(s):
             if v is None and cs.choices is not None:
-                v = cs.choices[0]
+                made = sum(1 for j in range(start) if evt[j] == t and ev[j][1] is not None)
+                made += sum(1 for j in kept if evt[j] == t and ev[j][1] is not None)
+                v = self.oracle.get((t, made), cs.choices[0])
             last = cs.event if v is None else (t, v, cs.rmask, cs.wmask)
-        assert last is not None
-        seq = notdep + [last]
+            self.schedule_at(start, [ev[j] for j in kept] + [last])
+            return
+        # t's last event before i: a write that happens before it cannot go.
+        mine = next((j for j in range(i - 1, -1, -1) if evt[j] == t), -1)
+        for loc in cs.rlocs:
+            bit = 1 << loc
+            x = next((j for j in reversed(kept) if ev[j][3] & bit), -1)
+            if x < 0:
+                x = next((j for j in range(start - 1, -1, -1) if ev[j][3] & bit), -1)
+            if x < 0 or evt[x] == t:
+                continue
+            tx = evt[x]
+            if mine >= 0 and clock[mine][tx] >= clock[x][tx]:
+                continue
+            more = tuple(sorted({*gone, x}))
+            if more not in seen:
+                seen.add(more)
+                self.enable_at(more, t, v, i, want_pc, seen)
+
+    def schedule_at(self, node: int, seq: list[Event]) -> None:
+        """Adds the wakeup sequence seq after E's first `node` events, unless a
+        branch already explored there (its sleep set) or pending covers it."""
         if self.optimal:
-            if any(weak_initial(q, seq) is not None for q in self.sleep[e]):
+            if any(weak_initial(q, seq) is not None for q in self.sleep[node]):
                 return
-            insert(self.wut[e], seq)
+            insert(self.wut[node], seq)
         else:
-            bt = self.backtrack[e]
+            bt = self.backtrack[node]
             ini = initials(seq)
             if not any((x[0], x[1]) in bt for x in ini):
                 bt.append((ini[0][0], ini[0][1]))
@@ -518,13 +562,20 @@ def explore_dpor(
         limit = sys.getrecursionlimit()
         sys.setrecursionlimit(max(limit, 20_000))
         try:
+            # One DPOR search per oracle; an oracle is reached from several
+            # others (fix A then B, or B then A), and is searched once.
             oracles: list[dict[tuple[int, int], int]] = [{}]
+            searched: set[frozenset[tuple[tuple[int, int], int]]] = {frozenset()}
             while oracles:
                 oracle = oracles.pop()
                 search = _Dpor(program, budget, meter, optimal, outcomes, stats, oracle)
                 search.run()
                 for key, values in search.silent.items():
-                    oracles.extend({**oracle, key: v} for v in values[1:])
+                    for v in values[1:]:
+                        more = {**oracle, key: v}
+                        if frozenset(more.items()) not in searched:
+                            searched.add(frozenset(more.items()))
+                            oracles.append(more)
         finally:
             sys.setrecursionlimit(limit)
             stats.states = stats.events

@@ -63,14 +63,12 @@ def census(program: Program, max_executions: int = 2_000_000) -> Census:
             s2 = list(s)
             program.execute(s2, t, v)
             path.append((t, v, cs.rmask, cs.wmask))
-            bad = program.failing_invariant(s2)
-            if bad is not None:
-                c.outcomes.violations.add(bad.name)
-                c.executions += 1
-                c.classes.add(canonical(path))
-            else:
-                visit(s2)
+            # Runs go on past a violation: the census reaches every state.
+            c.outcomes.violations.update(p.name for p in program.failing_invariants(s2))
+            visit(s2)
             path.pop()
 
-    visit(program.initial_state())
+    s0 = program.initial_state()
+    c.outcomes.violations.update(p.name for p in program.failing_invariants(s0))
+    visit(s0)
     return c

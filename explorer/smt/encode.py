@@ -11,8 +11,8 @@ state i; the next label, a Switch evaluated after the update, gives the new
 pc; an operation that returns resets its locals), then the local steps after
 it, settled in one topological pass (see `_settle`). Every other slot keeps
 its value. A retry step is never taken (Program.cut_off): a run waiting there
-is cut off, or a deadlock when nothing it read can change, as in the
-explorer. So a z3 run is an explorer schedule step for step
+is cut off when one more attempt would leave the loop, else a deadlock, as in
+the explorer. So a z3 run is an explorer schedule step for step
 (`schedule_from_model`).
 
 Nothing here knows any particular model: guards, updates, branches and
@@ -335,19 +335,19 @@ def enabled(u: Unrolling, i: int, t: int) -> z3.BoolRef:
 
 
 def cut_off(u: Unrolling, i: int) -> z3.BoolRef:
-    """Some thread waits at a retry step that could now see something new
-    (Program.cut_off): such a run ends without a verdict."""
+    """Some thread waits at a retry step and one more attempt would leave its
+    loop (Program.cut_off): such a run ends without a verdict."""
     state, terms = u.states[i], []
     for code in u.program.threads:
         if code.daemon:
             continue
         for p, cs in enumerate(code.steps):
-            if cs.step.retry:
+            if cs.retry_exits is not None:
                 def env(v: Var, slot: dict[Var, int] = cs.slot) -> z3.BitVecRef:
                     return state[slot[v]]
 
                 terms.append(z3.And(state[code.pc_slot] == pc_value(p),
-                                    to_bool(cs.step.guard, env)))
+                                    to_bool(cs.retry_exits, env)))
     return z3.Or(*terms) if terms else z3.BoolVal(False)
 
 
