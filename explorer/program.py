@@ -220,12 +220,12 @@ class Program:
             exec(compile(guard_src, f"<guard {step.label}>", "exec"), namespace)
             guard = namespace["guard"]
         retry_guard = None
-        exits: Expr = TRUE
+        leaves: Expr | None = None
         if step.retry:  # never taken (see cut_off)
-            exits = exit_condition(op, step)
-            src = f"def exits(s):\n    return {to_python(exits, slot)}\n"
+            leaves = exit_condition(op, step)
+            src = f"def leaves(s):\n    return {to_python(leaves, slot)}\n"
             exec(compile(src, f"<retry {step.label}>", "exec"), namespace)
-            retry_guard = namespace["exits"]
+            retry_guard = namespace["leaves"]
             guard = _never
         return CompiledStep(
             thread=index,
@@ -238,7 +238,7 @@ class Program:
             choices=step.choose.values if step.choose else None,
             slot=slot,
             retry_guard=retry_guard,
-            retry_exits=exits if step.retry else None,
+            retry_exits=leaves,
         )
 
     def _next_expr(
