@@ -28,6 +28,7 @@ from .model import (
     VarDecl,
     validate,
 )
+from .sticky import check_sticky
 
 THREAD_DONE = -1
 LOCAL_CHAIN_LIMIT = 10_000
@@ -131,6 +132,7 @@ class Program:
         self.visible = self.nlocs
         self._footprints()
         self._fin = self._compile_props(self.finals)
+        check_sticky(self)  # POR trusts sticky=True (see _footprints): prove it first
 
     # -- compilation --------------------------------------------------------
 
