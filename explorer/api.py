@@ -13,7 +13,7 @@ from .family import BadInput
 from .memory import MEMORY_MODELS, lower
 from .model import Model, ModelError
 from .program import Program, State, StepRecord, Transition
-from .result import DEADLOCK, ERROR, VIOLATED, Result
+from .result import DEADLOCK, ERROR, EXIT_CODES, HOLDS, INCOMPLETE, VIOLATED, Result
 from .search import DEFAULT_STRATEGY, STRATEGIES, run
 from .search.common import deadlock_failure
 from .search.minimize import context_switches, fewest_switches, shrink
@@ -33,6 +33,26 @@ class Setup:
     memory_model: str
 
 
+@dataclass(frozen=True)
+class CrossCheck:
+    """The same program rerun with an independent strategy (check --cross-check)."""
+
+    strategy: str
+    verdict: str
+    executions: int
+    seconds: float
+    # True: the same complete verdict; False: holds against violated, or the rerun
+    # failed (then the outcome is an internal error); None: a run was incomplete.
+    agree: bool | None
+    reason: str = ""  # the rerun's: why it is incomplete, or its error
+
+
+def cross_strategy(strategy: str) -> str:
+    """The strategy that cross-checks ``strategy``: stateful shares nothing with the
+    DPOR explorers, random or naive; optimal checks stateful."""
+    return "optimal" if strategy == "stateful" else "stateful"
+
+
 @dataclass
 class Outcome:
     setup: Setup
@@ -43,6 +63,16 @@ class Outcome:
     races: list[Race] | None = None  # with explain: the races that decided the violation
     shrunk: Shrunk | None = None  # a smaller model that still violates (final/deadlock)
     work: str = ""  # how the verdict was reached when not by exploration (explorer prove)
+    cross: CrossCheck | None = None  # with cross_check
+
+    @property
+    def exit_code(self) -> int:
+        """The verdict's, except that HOLDS is not cross-checked when the rerun ran out
+        of budget: 3 (a violation stands: it was replayed)."""
+        cross = self.cross
+        if cross is not None and cross.verdict == INCOMPLETE and self.result.verdict == HOLDS:
+            return EXIT_CODES[INCOMPLETE]
+        return self.result.exit_code
 
 
 @dataclass
@@ -94,9 +124,13 @@ def check(
     progress: bool | None = False,
     minimize: bool = True,
     explain: bool = False,
+    cross_check: bool = False,
 ) -> Outcome:
     """Explores; on a violation, reports the violating interleaving with the fewest
-    context switches (then fewest events) unless `minimize` is off."""
+    context switches (then fewest events) unless `minimize` is off. With
+    `cross_check`, then reruns the program with cross_strategy(strategy) (same
+    budget): if the two disagree on holds against violated, or the rerun fails,
+    the verdict becomes ERROR (outcome.cross.agree is False)."""
     if strategy not in STRATEGIES:
         raise BadInput(f"unknown strategy {strategy!r} (known: {', '.join(STRATEGIES)})")
     setup, program = prepare(model, scenario, settings, mutant, srcu, memory_model)
@@ -105,7 +139,44 @@ def check(
         raise BadInput(f"{symbolic[0]}=? is symbolic: explorer check needs a concrete value "
                        "(explorer prove takes it symbolic)")
     result = run(strategy, program, budget or Budget(), progress)
-    outcome = Outcome(setup, result, program)
+    outcome = _settle(Outcome(setup, result, program), minimize, explain)
+    if cross_check and result.verdict != ERROR:
+        _cross_check(outcome, strategy, budget or Budget(), progress)
+    return outcome
+
+
+def _cross_check(outcome: Outcome, strategy: str, budget: Budget, progress: bool | None
+                 ) -> None:
+    result, program = outcome.result, outcome.program
+    assert program is not None
+    second = cross_strategy(strategy)
+    other = run(second, program, budget, progress)
+    decided = (HOLDS, VIOLATED)
+    agree: bool | None = None
+    if other.verdict == ERROR:
+        agree = False
+    elif result.verdict in decided and other.verdict in decided:
+        agree = result.verdict == other.verdict
+    outcome.cross = CrossCheck(second, other.verdict, other.stats.executions,
+                               other.stats.seconds, agree, other.reason)
+    if agree is False:
+        reason = (f"internal: cross-check failed: strategy {strategy} says "
+                  f"{_said(result)} but strategy {second} says {_said(other)}")
+        result.verdict, result.reason = ERROR, reason
+
+
+def _said(r: Result) -> str:
+    if r.verdict == VIOLATED and r.failure is not None:
+        return f"violated ({r.failure.name})"
+    if r.verdict == ERROR:
+        return f"error ({r.reason})"
+    return r.verdict
+
+
+def _settle(outcome: Outcome, minimize: bool, explain: bool) -> Outcome:
+    """A violation's easiest interleaving, replayed, and what the report needs of it."""
+    program, result = outcome.program, outcome.result
+    assert program is not None
     if result.verdict == VIOLATED and result.schedule is not None and result.failure is not None:
         if minimize:
             easier = fewest_switches(program, result.failure.name)

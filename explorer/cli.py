@@ -57,6 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="on a violation, name the races whose order decided it")
     c.add_argument("--graph", metavar="FILE",
                    help="on a violation, write its graph (.dot .graphml .json .svg .html)")
+    c.add_argument("--cross-check", action="store_true",
+                   help="then rerun with an independent strategy (stateful; optimal for "
+                   "--strategy stateful), same budget: a holds/violated disagreement is an "
+                   "internal error (exit 2); a rerun out of budget leaves holds unconfirmed "
+                   "(exit 3)")
     c.add_argument("--json", action="store_true", help="print one JSON object instead")
     c.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar on stderr (default: when stderr is a terminal)")
@@ -134,8 +139,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     outcome = api.check(
         args.model, args.scenario, parse_settings(args.settings), args.mutant,
         args.strategy, budget, args.srcu, args.memory_model, progress,
-        explain=args.explain,
+        explain=args.explain, cross_check=args.cross_check,
     )
+    if outcome.cross is not None and outcome.cross.agree is False:
+        # Never a verdict: one of the two strategies is wrong, so neither is believed.
+        reason = outcome.result.reason.removeprefix("internal: ")
+        print(f"explorer: internal error: {reason}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     path = None
     if outcome.result.verdict == VIOLATED and not args.no_schedule:
         path = schedule.save_violation(outcome, args.schedule_out)
@@ -145,7 +155,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"graph: {args.graph}", file=sys.stderr if args.json else sys.stdout)
     elif args.graph:
         print(f"explorer: no violation, so no graph written to {args.graph}", file=sys.stderr)
-    return outcome.result.exit_code
+    return outcome.exit_code
 
 
 def cmd_graph(args: argparse.Namespace) -> int:

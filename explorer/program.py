@@ -29,6 +29,7 @@ from .model import (
     validate,
 )
 from .retry import exit_condition
+from .sticky import check_sticky
 
 THREAD_DONE = -1
 LOCAL_CHAIN_LIMIT = 10_000
@@ -136,6 +137,7 @@ class Program:
         self.visible = self.nlocs
         self._footprints()
         self._fin = self._compile_props(self.finals)
+        check_sticky(self)  # POR trusts sticky=True (see _footprints): prove it first
 
     # -- compilation --------------------------------------------------------
 

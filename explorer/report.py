@@ -12,7 +12,9 @@ JSON keys (schema 1, stable; new keys may be added, none renamed):
   schedule_file (the schedule file written or replayed, or null),
   races (with --explain: [{first, second, locations, sentence}], else null),
   shrunk (for a final-property or deadlock violation that still happens with
-  threads or operations removed: {dropped, steps, schedule, threads}, else null).
+  threads or operations removed: {dropped, steps, schedule, threads}, else null),
+  cross_check (with --cross-check: {strategy, verdict, executions, seconds, agree},
+  agree null when either run is incomplete; else null).
 A trace step: index, event, thread, operation, args, step, line, code,
   reads {location: value}, writes {location: value}, locals {name: value},
   chosen (or null), fused (true when run in the same event as the step before).
@@ -122,7 +124,27 @@ def text(o: Outcome) -> str:
                 out += ["", "Races that decided it (flip one and the run no longer violates):"]
                 out += [_wrap(f"  - steps {x.first} and {x.second}: {x.sentence}", "    ")
                         for x in o.races] or ["  (none alone: every single flip still violates)"]
+    if o.cross is not None:
+        out += ["", _wrap(cross_check_line(o), "")]
     return "\n".join(out)
+
+
+def cross_check_line(o: Outcome) -> str:
+    """What the rerun with another strategy (--cross-check) concluded."""
+    c, r = o.cross, o.result
+    assert c is not None
+    work = f"{_num(c.executions)} executions in {c.seconds:.2f} s"
+    if c.agree:
+        return f"cross-check: strategy {c.strategy} agrees ({c.verdict}; {work})"
+    if c.verdict == INCOMPLETE:
+        stands = {VIOLATED: "the violation stands (it was replayed)",
+                  HOLDS: "holds is not confirmed (exit 3)"}.get(r.verdict, "nothing is proved")
+        return (f"cross-check: strategy {c.strategy} is incomplete ({c.reason}; {work}): "
+                f"{stands}")
+    if r.verdict == INCOMPLETE:
+        return (f"cross-check: strategy {c.strategy} says {c.verdict} ({work}); nothing to "
+                f"compare with the incomplete {r.strategy} run")
+    return f"cross-check: strategy {c.strategy} says {c.verdict} ({work}): {r.reason}"
 
 
 def _wrap(line: str, indent: str) -> str:
@@ -296,6 +318,11 @@ def to_json(o: Outcome, schedule_file: str | None = None) -> dict[str, Any]:
             {"first": x.first, "second": x.second, "locations": list(x.locations),
              "sentence": x.sentence} for x in o.races
         ],
+        "cross_check": None if o.cross is None else {
+            "strategy": o.cross.strategy, "verdict": o.cross.verdict,
+            "executions": o.cross.executions, "seconds": round(o.cross.seconds, 6),
+            "agree": o.cross.agree,
+        },
     }
 
 
