@@ -22,23 +22,39 @@ differently), except those whose first event happens-before every new event
 (their sequence is the one already reversed, less events that cannot
 matter). A reversal is attempted only when it is feasible: the racing step
 must be its thread's next step, and enabled, after the events that do not
-depend on the first one. Guards make two additions necessary for
-completeness (a blocked step is not an event, so plain race detection never
+depend on the first one. Guards need more than the paper says (it has no
+blocked steps; a blocked step is not an event, so plain race detection never
 sees it):
 
 - a guarded step races with *every* earlier write to a location it reads
   (not only the last one), because a write in between may be what keeps the
   reversed order feasible;
 - when an execution ends with threads blocked, their pending steps race with
-  the earlier writes to what their guards read.
+  the earlier writes to what their guards read;
+- a guarded step that is disabled where its reversal would put it is not
+  dropped (`enable_at`): its guard reads several locations, and the other
+  writes to them that stay ahead of it keep it disabled. The last remaining
+  write of each location it reads is removed, with everything that happens
+  after it, one at a time, until the step is enabled: each set tried is a
+  reordering of E, so it is a real run, and the runs where the step
+  overtakes several independent writes at once are reached.
+
+That this loses nothing is not a theorem of the paper: it is checked by the
+census on random programs of every shape the model language has
+(tests/langgen.py, `make soak`), and so is "optimal runs one execution per
+trace".
 
 Nondeterministic choices (`Choice`) are resolved by an oracle, so that
 within one DPOR run every thread is deterministic: the k-th choice of thread
 t takes oracle[(t, k)], or the first value when the oracle is silent. After a
-run, each silent choice it reached spawns one run per other value. A run
-whose execution never reaches a choice its oracle fixes repeats an execution
-of the run it was spawned from: it is counted as redundant, not explored as
-new.
+run, each silent choice it reached spawns one run per other value; an oracle
+reached twice (fix A then B, or B then A) is searched once. A run whose
+execution never reaches a choice its oracle fixes repeats an execution of a
+smaller oracle: it is counted as redundant, not explored as new.
+
+In collect mode (`outcomes`, for cross-checking strategies) a run goes on
+past a failing invariant and records it, so that it reaches every state the
+census reaches; without it, the search stops at the first violation.
 """
 
 from __future__ import annotations
