@@ -441,7 +441,32 @@ def shrink(spec: lg.Spec, target: str, seconds: float = 60.0,
             if fails(cand):
                 best, improved = cand, True
                 break
+    if best.origin is None:
+        tidy = tidied(best.m)
+        cand = lg.Spec(best.shape, tidy, refuse=lg.expected_refusal(tidy))
+        if tidy != best.m and fails(cand):
+            best = cand
     return best
+
+
+def tidied(m: Model) -> Model:
+    """``m`` without the variables and locals nothing uses any more."""
+    used = {n for _, _, s in lg.iter_steps(m) for n in s.reads + s.writes}
+    used |= {v.name for _, _, s in lg.iter_steps(m) for e in lg._exprs(s) for v in variables(e)}
+    used |= {v.name for p in m.properties for v in variables(p.expr)}
+    threads = []
+    for t in m.threads:
+        ops = []
+        for o in t.ops:
+            mine = {v.name for s in o.steps for e in lg._exprs(s) for v in variables(e)}
+            mine |= {v.name for s in o.steps for v, _ in s.update}
+            mine |= {s.choose.local for s in o.steps if s.choose is not None}
+            ops.append(Operation(o.name, o.args, o.entry, o.steps,
+                                 {k: d for k, d in o.locals.items() if k in mine}))
+        threads.append(Thread(t.name, tuple(ops), t.cpu, t.daemon, t.bound))
+    return Model(m.name, {k: d for k, d in m.shared.items() if k in used},
+                 {k: d for k, d in m.ghosts.items() if k in used}, tuple(threads),
+                 m.properties, m.description)
 
 
 def _initially_false(m: Model) -> bool:
@@ -463,10 +488,17 @@ def _candidates(spec: lg.Spec) -> list[lg.Spec]:
             validate(m)
         except ModelError:
             continue
-        if not _loops(m) <= original:
+        if not _loops(m) <= original or not _scans(m):
             continue  # a new loop could make a run unbounded
         out.append(lg.Spec(spec.shape, m, refuse=lg.expected_refusal(m)))
     return out
+
+
+def _scans(m: Model) -> bool:
+    """Every retry loop still reads something before it retries: an empty loop is not a
+    scan, and its real form would spin without touching memory."""
+    return all(any(not b.is_local for b in lg.loop_body(o, s))
+               for _, o, s in lg.iter_steps(m) if s.retry and isinstance(s.next, str))
 
 
 def _loops(m: Model) -> set[tuple[str, int, str]]:
@@ -598,8 +630,9 @@ def _simpler_steps(s: Step) -> list[Step]:
             upd = list(s.update)
             upd[j] = (v, e2)
             out.append(lg.restep(s, update=tuple(upd)))
-    for e2 in _simpler_exprs(s.guard):
-        out.append(lg.restep(s, guard=e2))
+    if not isinstance(s.guard, Const):  # true is simplest; false is another program
+        for e2 in _simpler_exprs(s.guard):
+            out.append(lg.restep(s, guard=e2))
     return out
 
 

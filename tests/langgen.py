@@ -20,7 +20,9 @@ of the language an engine bug lives in:
   counters, branch out on a success test, else a retry step back to the
   head) against writer threads; valid loops and invalid ones (a shared or
   ghost write or a choice in the body, a local live at the head), the latter
-  marked ``refuse``.
+  marked ``refuse``. ``reference_form`` takes the retries for real (the
+  reference tests/langcheck.py compares with, and why that is the right
+  one, is in that module's docstring).
 - ``invariants``: invariants over 2-3 shared and ghost variables, sticky
   (genuine latches, and bogus ones marked ``refuse``) and not; final
   properties.
