@@ -37,12 +37,13 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[test,bench]'
 	$(BIN)/explorer bench
 
-# Random programs, every strategy against the brute-force census (minutes): reports/soak.{json,md}.
+# Random programs of every shape class (tests/langgen.py), every strategy against the
+# brute-force census and the references (minutes): reports/soak.{json,md}.
 .PHONY: soak
 soak: $(STAMP)
-	$(BIN)/python -m specs.soak
+	$(BIN)/python -m specs.soak --programs 300 --jobs 2
 
-# The same for weak-memory programs: TSO/PSO lowerings against the census and an
+# The weak shape class alone: TSO/PSO lowerings against the census and an
 # independent reference interpreter (minutes): reports/soak-weak.{json,md}.
 .PHONY: soak-weak
 soak-weak: $(STAMP)

@@ -1,12 +1,19 @@
-"""Soak run: many random programs, every strategy against the brute-force census.
+"""Soak run: random programs of every shape class, every engine against the census.
 
-    python -m specs.soak [--programs N] [--seed S] [--out reports/soak.json] [--jobs J]
+    python -m specs.soak [--programs N] [--shapes A,B] [--seed S] [--jobs J]
+                         [--out reports/soak.json] [--shrink-seconds T] [--max-shrinks K]
 
-Draws N programs with the generator of the test suite (tests/randprog.py;
-program i comes from random.Random(f"{S}:{i}"), so any one of them can be
-redrawn alone) and runs randprog.compare on each, the comparison
-tests/test_dpor_random.py makes on 300 of them. Writes per-program counts and
-totals to the JSON file and a summary table next to it (same name, .md).
+Draws N programs PER shape class with tests/langgen.py (program i of class C
+comes from random.Random(f"{S}:{C}:{i}"), so any one of them can be redrawn
+alone: langgen.soak_spec(S, C, i)) and runs tests/langcheck.check on each:
+census, naive, stateful, dpor and optimal (also in collect mode), prove on
+the small ones, the independent reference interpreter, the load-time
+refusals, the retry references and, for the ``weak`` class, the TSO and PSO
+lowerings and tests/memref.py. The first program of each (class, check) that
+fails is shrunk (langcheck.shrink) to a minimal program, printed with its
+repr so that it can be pasted into a regression test. Writes per-program
+rows and totals to the JSON file and a summary next to it (same name, .md).
+``--weak`` is ``--shapes weak`` (report reports/soak-weak.json).
 Exit status: 0 if every program agrees, 1 on any mismatch, 2 on bad arguments.
 """
 
@@ -14,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import sys
 import time
 import traceback
@@ -30,15 +36,17 @@ from explorer.args import OneLineParser, positive_int
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = ROOT / "tests"
+COUNTS = ("classes", "schedules", "optimal", "dpor", "dpor_sleep_blocked")
 
 
-def _randprog() -> Any:
-    """The test suite's generator module (tests/ is not a package)."""
+def _tests() -> tuple[Any, Any]:
+    """The test suite's generator and checker (tests/ is not a package)."""
     if str(TESTS) not in sys.path:
         sys.path.insert(0, str(TESTS))
-    import randprog
+    import langcheck
+    import langgen
 
-    return randprog
+    return langgen, langcheck
 
 
 def _seed(text: str) -> int:
@@ -49,17 +57,31 @@ def _seed(text: str) -> int:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    shapes = _tests()[0].SHAPES
     p = OneLineParser(prog="python -m specs.soak", description=__doc__.split("\n\n")[0])
-    p.add_argument("--programs", type=positive_int, default=10_000, help="how many (default 10000)")
+    p.add_argument("--programs", type=positive_int, default=1000,
+                   help="how many per shape class (default 1000)")
+    p.add_argument("--shapes", default=",".join(shapes),
+                   help=f"comma-separated shape classes (default all: {','.join(shapes)})")
     p.add_argument("--seed", type=_seed, default=0, help="seed of the run (default 0)")
     p.add_argument("--out", help="JSON report (default reports/soak.json, with --weak "
                    "reports/soak-weak.json); the .md goes next to it")
     p.add_argument("--jobs", type=positive_int, default=1, help="worker processes (default 1)")
-    p.add_argument("--weak", action="store_true",
-                   help="weak-memory programs: the lowered TSO and PSO models against the "
-                   "census and against an independent reference (tests/weakcheck.py)")
+    p.add_argument("--weak", action="store_true", help="the weak class only (--shapes weak)")
+    p.add_argument("--shrink-seconds", type=positive_int, default=60,
+                   help="time to shrink one failing program (default 60)")
+    p.add_argument("--max-shrinks", type=int, default=40,
+                   help="failing programs to shrink, first of each (class, check) (default 40)")
     args = p.parse_args(argv)
-    args.out = args.out or ("reports/soak-weak.json" if args.weak else "reports/soak.json")
+    if args.weak:
+        args.shapes = "weak"
+    args.shapes = [s for s in args.shapes.split(",") if s]
+    unknown = [s for s in args.shapes if s not in shapes]
+    if unknown or not args.shapes:
+        p.error(f"unknown shape class {unknown[0] if unknown else '(none)'!r} "
+                f"(known: {', '.join(shapes)})")
+    args.out = args.out or ("reports/soak-weak.json" if args.shapes == ["weak"]
+                            else "reports/soak.json")
     out = Path(args.out)
     if out.suffix != ".json":
         p.error(f"--out must name a .json file: {args.out!r}")
@@ -68,171 +90,162 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def check_one(job: tuple[int, int, bool]) -> dict[str, Any]:
-    """Draws program i of the run seeded ``seed`` and compares every strategy on it
-    (weak: on its TSO and PSO lowerings, and against the reference interpreter)."""
-    seed, i, weak = job
-    rp = _randprog()
-    rng = random.Random(f"{seed}:{i}")
-    spec = rp.random_program(rng, weak=True, guards=bool(rng.randint(0, 1))) if weak \
-        else rp.random_program(rng)
-    row: dict[str, Any] = {
-        "index": i,
-        "threads": len(spec.threads),
-        "steps": spec.steps,
-    }
+def check_one(job: tuple[int, str, int]) -> dict[str, Any]:
+    """Draws program i of class ``shape`` in the run seeded ``seed`` and checks it."""
+    seed, shape, i = job
+    lg, lc = _tests()
+    row: dict[str, Any] = {"shape": shape, "index": i}
     start = time.perf_counter()
+    spec = None
     try:
-        if weak:
-            import weakcheck
-
-            w = weakcheck.check_weak(spec)
-            comparisons, mismatches = list(w.lowered.values()), w.mismatches
-        else:
-            c = rp.compare(spec)
-            comparisons, mismatches = [c], c.mismatches
-    except Exception as err:  # an engine crash is a finding, not the end of the run
+        spec = lg.soak_spec(seed, shape, i)
+        row.update(threads=len(spec.m.threads), events=spec.events,
+                   must_refuse=bool(spec.refuse))
+        c = lc.check(spec)
+    except Exception as err:  # a crash is a finding, not the end of the run
         last = traceback.format_exception_only(type(err), err)[-1].strip()
-        row.update(mismatches=[["error", f"compare raised {last}"]])
+        row.update(mismatches=[["error", f"check raised {last}"]])
     else:
-        row.update(
-            classes=sum(c.classes for c in comparisons),
-            schedules=sum(c.schedules for c in comparisons),
-            optimal=sum(c.optimal for c in comparisons),
-            dpor=sum(c.dpor for c in comparisons),
-            optimal_sleep_blocked=sum(c.optimal_sleep_blocked for c in comparisons),
-            dpor_sleep_blocked=sum(c.dpor_sleep_blocked for c in comparisons),
-            naive_schedules=sum(c.naive for c in comparisons),
-            violated=any(c.violated for c in comparisons),
-            mismatches=[list(m) for m in mismatches],
-        )
-        if weak:
-            row["weak_behaviour"] = w.weak
+        row.update({k: getattr(c, k) for k in COUNTS}, violated=c.violated,
+                   refused=c.refused, proved=c.proved, weak_behaviour=c.weak_behaviour,
+                   mismatches=[list(m) for m in c.mismatches])
     row["seconds"] = round(time.perf_counter() - start, 4)
-    if row["mismatches"]:
+    if row["mismatches"] and spec is not None:
         row["program"] = str(spec)
         row["spec"] = repr(spec)
     return row
 
 
-def _rows(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
-    jobs = [(args.seed, i, args.weak) for i in range(args.programs)]
-    if args.jobs == 1:
-        yield from map(check_one, jobs)
+def shrink_one(job: tuple[int, str, int, str, int]) -> dict[str, Any]:
+    seed, shape, i, target, seconds = job
+    lg, lc = _tests()
+    start = time.perf_counter()
+    spec = lg.soak_spec(seed, shape, i)
+    small = lc.shrink(spec, target, float(seconds))
+    found = lc.check(small, prove=target.startswith("prove"))
+    return {"shape": shape, "index": i, "check": target, "program": str(small),
+            "spec": repr(small), "messages": found.failed(target),
+            "seconds": round(time.perf_counter() - start, 2)}
+
+
+def _pool_map(fn: Any, jobs: list[Any], n: int, chunk: int) -> Iterator[Any]:
+    if n == 1:
+        yield from map(fn, jobs)
         return
-    with Pool(args.jobs) as pool:
-        yield from pool.imap(check_one, jobs, chunksize=16)
+    with Pool(n) as pool:
+        yield from pool.imap(fn, jobs, chunksize=chunk)
 
 
-def summarise(rows: list[dict[str, Any]], args: argparse.Namespace, seconds: float,
-              interrupted: bool) -> dict[str, Any]:
+def _to_shrink(rows: list[dict[str, Any]], limit: int) -> list[tuple[str, int, str]]:
+    """The first failing program of each (class, check), each program once."""
+    seen: set[tuple[str, str]] = set()
+    done: set[tuple[str, int]] = set()
+    out = []
+    for r in rows:
+        for check, _ in r["mismatches"]:
+            key = (r["shape"], check)
+            if key in seen or (r["shape"], r["index"]) in done or "program" not in r:
+                continue
+            seen.add(key)
+            done.add((r["shape"], r["index"]))
+            out.append((r["shape"], r["index"], check))
+    return out[:limit]
+
+
+def _row_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     ok = [r for r in rows if "classes" in r]
-    total = {
-        k: sum(r[k] for r in ok)
-        for k in ("classes", "schedules", "optimal", "dpor", "optimal_sleep_blocked",
-                  "dpor_sleep_blocked")
-    }
-
-    def worst(key: str, extra: str = "") -> dict[str, Any]:
-        def runs(r: dict[str, Any]) -> int:
-            return int(r[key] + (r[extra] if extra else 0))
-
-        best = max(ok, key=lambda r: runs(r) / r["classes"], default=None)
-        if best is None:
-            return {"ratio": None, "index": None}
-        return {"ratio": round(runs(best) / best["classes"], 4), "index": best["index"],
-                "classes": best["classes"], "runs": runs(best)}
-
     checks: Counter[str] = Counter()
     for r in rows:
         for check in {m[0] for m in r["mismatches"]}:
             checks[check] += 1
-    bad = [r for r in rows if r["mismatches"]]
+    seconds = sum(r["seconds"] for r in rows)
     return {
         "programs": len(rows),
-        "weak": args.weak,
-        "weak_behaviour_programs": sum(1 for r in ok if r.get("weak_behaviour")),
-        "requested": args.programs,
-        "seed": args.seed,
-        "interrupted": interrupted,
-        "seconds": round(seconds, 2),
-        "seconds_per_1000": round(1000 * seconds / len(rows), 2) if rows else None,
-        "jobs": args.jobs,
-        "totals": total,
+        **{k: sum(r[k] for r in ok) for k in COUNTS},
         "violated_programs": sum(1 for r in ok if r["violated"]),
-        "max_dpor_over_classes": worst("dpor"),
-        # dpor runs, counting those cut short by their sleep set
-        "max_dpor_runs_over_classes": worst("dpor", "dpor_sleep_blocked"),
-        "max_optimal_over_classes": worst("optimal"),
-        "mismatched_programs": len(bad),
+        "refused_programs": sum(1 for r in ok if r["refused"]),
+        "must_refuse_programs": sum(1 for r in rows if r.get("must_refuse")),
+        "proved_programs": sum(1 for r in ok if r["proved"]),
+        "weak_behaviour_programs": sum(1 for r in ok if r["weak_behaviour"]),
+        "mismatched_programs": sum(1 for r in rows if r["mismatches"]),
         "mismatches_by_check": dict(sorted(checks.items())),
-        "mismatches": [
-            {k: r[k] for k in ("index", "program", "spec", "mismatches")} for r in bad
-        ],
+        "cpu_seconds": round(seconds, 2),
+        "seconds_per_1000": round(1000 * seconds / len(rows), 2) if rows else None,
     }
 
 
-def markdown(summary: dict[str, Any]) -> str:
-    s, t = summary, summary["totals"]
+def summarise(rows: list[dict[str, Any]], shrunk: list[dict[str, Any]],
+              args: argparse.Namespace, seconds: float, interrupted: bool) -> dict[str, Any]:
+    per_shape = {s: _row_summary([r for r in rows if r["shape"] == s]) for s in args.shapes}
+    bad = [r for r in rows if r["mismatches"]]
+    first = []
+    for s in args.shapes:
+        first += [r for r in bad if r["shape"] == s][:3]
+    return {
+        "programs_per_shape": args.programs,
+        "shapes": args.shapes,
+        "seed": args.seed,
+        "interrupted": interrupted,
+        "seconds": round(seconds, 2),
+        "jobs": args.jobs,
+        "per_shape": per_shape,
+        "total": _row_summary(rows),
+        "first_mismatches": [
+            {k: r[k] for k in ("shape", "index", "program", "spec", "mismatches")}
+            for r in first],
+        "shrunk": shrunk,
+    }
 
-    def ratio(a: int, b: int) -> str:
-        return f"{a / b:.3f}" if b else "-"
 
+def markdown(s: dict[str, Any]) -> str:
     lines = [
-        "# Soak: random programs, every strategy against the census",
+        "# Soak: random programs by shape class, every engine against the census",
         "",
+        f"{s['programs_per_shape']} programs per shape class (tests/langgen.py, seed "
+        f"{s['seed']}" + (", interrupted" if s["interrupted"] else "") + f"), "
+        f"{s['seconds']} s with {s['jobs']} job{'s' if s['jobs'] != 1 else ''}; each "
+        "checked by tests/langcheck.py (census, naive, stateful, dpor, optimal, collect mode, "
+        "prove on small programs, the reference interpreter tests/langref.py, load-time "
+        "refusals, retry references, TSO/PSO and tests/memref.py for `weak`). Traces are "
+        "the census's Mazurkiewicz classes; *refused* counts programs the engine refused "
+        "at load as it must, of *must refuse*; *s/1000* is CPU seconds per 1000 programs.",
     ]
-    if s["weak"]:
-        lines += [
-            "Weak-memory programs (fences, release/acquire, RMW orders; half with waits "
-            "and a lock). Each is lowered to TSO and to PSO (explorer/memory.py) and "
-            "compared there with the census; and on SC, TSO and PSO its final and deadlock "
-            "outcomes by census and optimal DPOR are compared with an independent "
-            "interpreter of the machines (tests/memref.py). Counts below sum the TSO and "
-            f"PSO lowerings. {s['weak_behaviour_programs']} programs show an outcome under "
-            "TSO or PSO that SC does not have.",
-            "",
-        ]
+    if "weak" in s["per_shape"]:
+        lines.append(f"{s['per_shape']['weak']['weak_behaviour_programs']} weak programs reach "
+                     "a final memory under TSO or PSO that SC does not.")
     lines += [
-        f"{s['programs']} programs (seed {s['seed']}"
-        + (", interrupted" if s["interrupted"] else "")
-        + f"), {s['seconds']} s ({s['seconds_per_1000']} s per 1000 programs, "
-        + f"{s['jobs']} job{'s' if s['jobs'] != 1 else ''}).",
         "",
-        "| | total | per class |",
-        "|---|---:|---:|",
-        f"| Mazurkiewicz classes (census) | {t['classes']} | 1.000 |",
-        f"| optimal executions | {t['optimal']} | {ratio(t['optimal'], t['classes'])} |",
-        f"| dpor executions | {t['dpor']} | {ratio(t['dpor'], t['classes'])} |",
-        f"| schedules (census, naive) | {t['schedules']} | {ratio(t['schedules'], t['classes'])} |",
-        f"| optimal sleep-blocked runs | {t['optimal_sleep_blocked']} | |",
-        f"| dpor sleep-blocked runs | {t['dpor_sleep_blocked']} | |",
-        "",
-        f"Programs with a violation (deadlock or final property): {s['violated_programs']}.",
-        f"Largest dpor/classes: {s['max_dpor_over_classes']['ratio']} "
-        f"(program {s['max_dpor_over_classes']['index']}); counting sleep-blocked runs: "
-        f"{s['max_dpor_runs_over_classes']['ratio']} "
-        f"(program {s['max_dpor_runs_over_classes']['index']}); "
-        f"largest optimal/classes: {s['max_optimal_over_classes']['ratio']} "
-        f"(program {s['max_optimal_over_classes']['index']}).",
-        "",
+        "| class | programs | traces | optimal | dpor | schedules | violated | refused "
+        "| must refuse | proved | mismatched | s/1000 | mismatches by check |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
-    if not s["mismatched_programs"]:
+    for name, r in [*s["per_shape"].items(), ("**total**", s["total"])]:
+        by = ", ".join(f"{k} {v}" for k, v in r["mismatches_by_check"].items()) or "-"
+        lines.append(
+            f"| {name} | {r['programs']} | {r['classes']} | {r['optimal']} | {r['dpor']} | "
+            f"{r['schedules']} | {r['violated_programs']} | {r['refused_programs']} | "
+            f"{r['must_refuse_programs']} | {r['proved_programs']} | "
+            f"{r['mismatched_programs']} | {r['seconds_per_1000']} | {by} |")
+    lines.append("")
+    if not s["total"]["mismatched_programs"]:
         lines.append("**No mismatch.**")
-    else:
-        lines += [
-            f"**{s['mismatched_programs']} programs with mismatches.**",
-            "",
-            "| check | programs |",
-            "|---|---:|",
-        ]
-        lines += [f"| {k} | {v} |" for k, v in s["mismatches_by_check"].items()]
-        lines += ["", "First mismatches (redraw one: `random_program(random.Random("
-                  f"\"{s['seed']}:INDEX\"))` from tests/randprog.py):", ""]
-        for m in s["mismatches"][:5]:
-            lines += [f"Program {m['index']}:", "", "```", m["program"], "```", ""]
-            lines += [f"- {check}: {msg}" for check, msg in m["mismatches"]]
+        return "\n".join(lines) + "\n"
+    if s["shrunk"]:
+        lines += ["## Shrunk programs", "",
+                  "The first failing program of each (class, check), shrunk while that check "
+                  "still fails (langcheck.shrink). Paste the repr into a test: "
+                  "`eval(REPR, vars(langgen))`.", ""]
+        for m in s["shrunk"]:
+            lines += [f"### {m['shape']} #{m['index']}: {m['check']}", "", "```",
+                      m["program"], "```", "", "```python", m["spec"], "```", ""]
+            lines += [f"- {msg}" for msg in m["messages"]]
             lines.append("")
+    lines += ["## First mismatches", "",
+              f"Redraw one: `langgen.soak_spec({s['seed']}, CLASS, INDEX)`.", ""]
+    for m in s["first_mismatches"]:
+        lines += [f"### {m['shape']} #{m['index']}", "", "```", m["program"], "```", ""]
+        lines += [f"- {check}: {msg}" for check, msg in m["mismatches"]]
+        lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -247,19 +260,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows: list[dict[str, Any]] = []
     start = time.perf_counter()
     interrupted = False
-    bar = tqdm(total=args.programs, desc="soak", unit=" programs", file=sys.stderr,
+    jobs = [(args.seed, shape, i) for shape in args.shapes for i in range(args.programs)]
+    bar = tqdm(total=len(jobs), desc="soak", unit=" programs", file=sys.stderr,
                dynamic_ncols=True, mininterval=0.5, disable=not sys.stderr.isatty())
+    shrunk: list[dict[str, Any]] = []
     try:
-        for row in _rows(args):
+        for row in _pool_map(check_one, jobs, args.jobs, 8):
             rows.append(row)
             bar.update(1)
             if row["mismatches"]:
                 bar.set_postfix(mismatches=sum(1 for r in rows if r["mismatches"]))
+        bar.close()
+        todo = [(args.seed, shape, i, check, args.shrink_seconds)
+                for shape, i, check in _to_shrink(rows, args.max_shrinks)]
+        for found in _pool_map(shrink_one, todo, args.jobs, 1):
+            shrunk.append(found)
+            print(f"soak: shrunk {found['shape']} #{found['index']} ({found['check']}) in "
+                  f"{found['seconds']} s", file=sys.stderr)
     except KeyboardInterrupt:
         interrupted = True
     finally:
         bar.close()
-    summary = summarise(rows, args, time.perf_counter() - start, interrupted)
+    summary = summarise(rows, shrunk, args, time.perf_counter() - start, interrupted)
     report = {**summary, "per_program": rows}
     md = out.with_suffix(".md")
     try:
@@ -268,17 +290,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as err:
         print(f"soak: error: cannot write {err.filename}: {err.strerror}", file=sys.stderr)
         return 2
-    t = summary["totals"]
+    t = summary["total"]
     print(
-        f"soak: {summary['programs']} programs in {summary['seconds']} s: "
-        f"{t['classes']} classes, optimal {t['optimal']}, dpor {t['dpor']}, "
-        f"{summary['mismatched_programs']} with mismatches "
-        f"({', '.join(f'{k} {v}' for k, v in summary['mismatches_by_check'].items()) or 'none'})"
+        f"soak: {t['programs']} programs in {summary['seconds']} s: {t['classes']} traces, "
+        f"optimal {t['optimal']}, dpor {t['dpor']}, {t['mismatched_programs']} with mismatches "
+        f"({', '.join(f'{k} {v}' for k, v in t['mismatches_by_check'].items()) or 'none'})"
         f"; wrote {out} and {md}"
     )
     if interrupted:
         return 130
-    return 1 if summary["mismatched_programs"] else 0
+    return 1 if t["mismatched_programs"] else 0
 
 
 if __name__ == "__main__":
