@@ -386,12 +386,13 @@ class Program:
         pc = s[self.threads[t].pc_slot]
         return None if pc < 0 else self.threads[t].steps[pc]
 
-    def blocked(self, s: State) -> list[tuple[int, CompiledStep]]:
-        """Unfinished threads whose next step is disabled."""
+    def blocked(self, s: State, daemons: bool = False) -> list[tuple[int, CompiledStep]]:
+        """Unfinished threads whose next step is disabled (daemons too if asked:
+        they are never reported as blocked, but DPOR must race their guards)."""
         out = []
         for t, code in enumerate(self.threads):
             pc = s[code.pc_slot]
-            if pc >= 0 and not code.daemon:
+            if pc >= 0 and (daemons or not code.daemon):
                 st = code.steps[pc]
                 if st.guard is not None and not st.guard(s):
                     out.append((t, st))

@@ -99,15 +99,14 @@ def check_one(job: tuple[int, str, int]) -> dict[str, Any]:
     spec = None
     try:
         spec = lg.soak_spec(seed, shape, i)
-        row.update(threads=len(spec.m.threads), events=spec.events,
-                   must_refuse=bool(spec.refuse))
+        row.update(threads=len(spec.m.threads), events=spec.events)
         c = lc.check(spec)
     except Exception as err:  # a crash is a finding, not the end of the run
         last = traceback.format_exception_only(type(err), err)[-1].strip()
         row.update(mismatches=[["error", f"check raised {last}"]])
     else:
         row.update({k: getattr(c, k) for k in COUNTS}, violated=c.violated,
-                   refused=c.refused, proved=c.proved, weak_behaviour=c.weak_behaviour,
+                   refused=c.refused, must_refuse=c.must_refuse, proved=c.proved, weak_behaviour=c.weak_behaviour,
                    mismatches=[list(m) for m in c.mismatches])
     row["seconds"] = round(time.perf_counter() - start, 4)
     if row["mismatches"] and spec is not None:
@@ -208,7 +207,9 @@ def markdown(s: dict[str, Any]) -> str:
         "prove on small programs, the reference interpreter tests/langref.py, load-time "
         "refusals, retry references, TSO/PSO and tests/memref.py for `weak`). Traces are "
         "the census's Mazurkiewicz classes; *refused* counts programs the engine refused "
-        "at load as it must, of *must refuse*; *s/1000* is CPU seconds per 1000 programs.",
+        "at load, *must refuse* those it must refuse (an invalid retry loop, a sticky "
+        "invariant a reachable step makes true again; a sticky invariant that is not a "
+        "latch may be refused when z3 finds an unreachable state that undoes it); *s/1000* is CPU seconds per 1000 programs.",
     ]
     if "weak" in s["per_shape"]:
         lines.append(f"{s['per_shape']['weak']['weak_behaviour_programs']} weak programs reach "

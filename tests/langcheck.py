@@ -10,18 +10,19 @@ PSO lowerings as well, check names then end in ``-tso``/``-pso``):
   says holds or violated as the census does, a violated property is one the
   census violates, optimal explores exactly one execution per class and
   dpor at least one, collect mode reaches the census's finals, deadlocks
-  and violations. A strategy that raises or reports an error is ``error``.
-  The counts are compared only when no invariant is violated: a run ends at
-  an invariant's violation, and the census counts the trace of every such
-  prefix as a class of its own, which no reduction is meant to match.
+  and violations (collect mode and the census go on past a violation, so
+  counts are compared on every program). A strategy that raises or reports
+  an error is ``error``.
 - ``prove`` (z3, explorer/smt) when the longest execution has at most
   PROVE_MAX_EVENTS events: its verdict against the census.
 - ``reference``: the independent interpreter tests/langref.py against the
   census: the same schedules, final memories, deadlocked memories and
   violations (it shares nothing with explorer.program but the model).
-- ``refused``: a program the engine must refuse at load (Spec.refuse: an
-  invalid retry loop, a sticky invariant that is not a latch) was accepted;
-  ``refused-valid``: a valid one was refused. A refused program is checked
+- ``refused``: a program the engine must refuse at load (an invalid retry
+  loop; a sticky invariant that a reachable step makes true again, found by
+  tests/langref.py) was accepted; ``refused-valid``: a valid one was refused
+  (a sticky invariant that is not a latch may go either way: the engine
+  proves stickiness over all states, reachable or not). A refused program is checked
   no further (that it is refused *is* the check). While the engine still
   accepts them, they go through every other check too.
 - retry programs: ``retry-reference`` and ``retry-unrolled`` (below).
@@ -120,7 +121,8 @@ class LangCheck:
     dpor: int = 0
     dpor_sleep_blocked: int = 0  # dpor runs cut short by their sleep set
     violated: bool = False  # the census violates a property or deadlocks
-    refused: bool = False  # refused at load, as it must be
+    refused: bool = False  # refused at load, as it must or may be
+    must_refuse: bool = False  # an invalid retry loop, or a sticky invariant a step undoes
     proved: bool = False  # prove ran
     weak_behaviour: bool = False  # weak: TSO or PSO reaches a final memory SC does not
     mismatches: list[tuple[str, str]] = field(default_factory=list)  # (check, message)
@@ -147,16 +149,30 @@ def check(spec: lg.Spec, prove: bool = True) -> LangCheck:
     out = LangCheck(spec.shape)
     bad = out.mismatches.append
     m = spec.m
+    # Retry loops have exact rules (langgen.retry_problems). A sticky invariant
+    # must be refused when a reachable step makes it true again, must be
+    # accepted when it is a latch (langgen.sticky_problems finds nothing), and
+    # may go either way otherwise (the engine proves over all states, reachable
+    # or not).
+    bad_retry = "; ".join(lg.retry_problems(m))
+    not_latch = "; ".join(lg.sticky_problems(m))
+    out.must_refuse = bool(bad_retry)
     try:
         Program(m)
     except ModelError as err:
-        if spec.refuse:
+        if not_latch and not bad_retry:
+            out.must_refuse = bool(_guard(out, "the sticky witness", langref.sticky_witness, m))
+        if bad_retry or (not_latch and "declared sticky" in str(err)):
             out.refused = True
         else:
             bad(("refused-valid", f"refused a valid program: {err}"))
         return out
-    if spec.refuse:
-        bad(("refused", f"accepted, but must be refused: {spec.refuse}"))
+    if bad_retry:
+        bad(("refused", f"accepted, but must be refused: {bad_retry}"))
+    witness = _guard(out, "the sticky witness", langref.sticky_witness, m) if not_latch else ""
+    if witness:
+        out.must_refuse = True
+        bad(("refused", f"accepted a sticky invariant that is not: {witness}"))
     runs: dict[str, _Run] = {}
     for mm in ("sc", "tso", "pso") if spec.shape == "weak" else ("sc",):
         suffix = "" if mm == "sc" else f"-{mm}"
@@ -206,10 +222,6 @@ def _differential(model: Model, out: LangCheck, suffix: str, prove: bool = True
     out.schedules += cen.executions
     want = cen.outcomes
     out.violated |= bool(want.violations)
-    # Runs end at an invariant's violation, and the census counts every such prefix's
-    # trace as a class: a number no reduction is meant to match. Counts are
-    # compared only when no invariant fails (outcomes and verdicts always).
-    counted = not want.violations & {p.name for p in program.invariants}
     collected = Outcomes()
     for optimal in (True, False):
         name = "optimal" if optimal else "dpor"
@@ -225,14 +237,14 @@ def _differential(model: Model, out: LangCheck, suffix: str, prove: bool = True
         execs = r.stats.executions
         if optimal:
             out.optimal += execs
-            if counted and execs != classes:
+            if execs != classes:
                 bad("optimal-count", f"optimal ran {execs} executions for {classes} classes")
             if r.stats.sleep_blocked:
                 bad("optimal-sleep-blocked", f"optimal: {r.stats.sleep_blocked} sleep-blocked")
         else:
             out.dpor += execs
             out.dpor_sleep_blocked += r.stats.sleep_blocked
-            if counted and execs < classes:
+            if execs < classes:
                 bad("dpor-count", f"dpor ran {execs} executions for {classes} classes")
         if got != want:
             bad(f"{name}-outcomes", f"{name}: {_outcome_diff(got, want)}")

@@ -16,7 +16,7 @@ slow tree-walking explorer.expr.evaluate, over its own state representation.
   reference form (langgen.reference_form) where retries are real back edges.
 - A run ends when no thread can move; it *finished* when every thread that
   is not a daemon is done. Invariants are checked in the initial state and
-  after every event, and a state that violates one ends its run.
+  after every event; a run goes on past a state that violates one.
 
 ``explore`` builds the whole state graph (with a cap on its size), so it also
 handles programs whose loops are real: a *hang* is a bottom strongly
@@ -152,12 +152,40 @@ class Interp:
         return any((st := self.step_at(s, t)) is not None and st.retry
                    for t, th in enumerate(self.model.threads) if not th.daemon)
 
+    def all_failing(self, s: RState, props: list[Property]) -> set[str]:
+        env = _Env(self, s, 0)
+        return {str(p.name) for p in props if not evaluate(p.expr, env)}
+
     def failing(self, s: RState, props: list[Property]) -> str | None:
         env = _Env(self, s, 0)
         for p in props:
             if not evaluate(p.expr, env):
                 return str(p.name)
         return None
+
+
+def sticky_witness(m: Model, max_states: int = 200_000) -> str:
+    """A reachable step after which a sticky invariant that was false is true again
+    ("" if there is none): the engine must refuse such a declaration."""
+    it = Interp(m)
+    sticky = [p for p in it.invariants if p.sticky]
+    if not sticky:
+        return ""
+    s0 = it.initial()
+    todo, seen = [s0], {s0}
+    while todo:
+        s = todo.pop()
+        false_here = it.all_failing(s, sticky)
+        for t, _, s2 in it.moves(s):
+            again = false_here - it.all_failing(s2, sticky)
+            if again:
+                return f"{sorted(again)[0]} is true again after a step of {m.threads[t].name}"
+            if s2 not in seen:
+                if len(seen) > max_states:
+                    raise RefError(f"more than {max_states} states")
+                seen.add(s2)
+                todo.append(s2)
+    return ""
 
 
 def _put(t: tuple[Any, ...], i: int, v: Any) -> tuple[Any, ...]:
@@ -190,11 +218,8 @@ def explore(m: Model, max_states: int = 200_000, deadlock_at_retry: bool = False
         order.append(s)
         if len(seen) > max_states:
             raise RefError(f"more than {max_states} states")
-        bad = it.failing(s, it.invariants)
-        if bad is not None:
-            out.violations.add(bad)
-            succ[s] = []
-            continue
+        # Runs go on past a violation, as the census's do: every state is reached.
+        out.violations |= it.all_failing(s, it.invariants)
         nxt = [s2 for _, _, s2 in it.moves(s)]
         succ[s] = nxt
         if not nxt:

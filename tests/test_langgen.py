@@ -5,9 +5,8 @@ census and the references (tests/langcheck.py).
 - the generator is deterministic, its reprs rebuild its programs, they
   validate, stay small and finite, and are marked for refusal exactly when
   the refusal rules say so; and each class really makes its feature;
-- minimal reproductions of the engine defects the generator finds, marked
-  xfail (not strict) until the engine fix lands: they then become
-  regression tests (remove the marks).
+- minimal reproductions of the engine defects the generator found, kept as
+  regression tests.
 
 Shrinking is off in the hypothesis tests (each example runs every engine; a
 failing class would shrink for minutes): a failure prints the program and
@@ -18,6 +17,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from dataclasses import replace
 
 import langcheck
 import langgen
@@ -44,26 +44,7 @@ SHAPE_SETTINGS = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
-# Shape classes whose few derandomized examples hit a known defect (below). With
-# xfail(strict=False) they pass unnoticed once the engine is fixed: then remove.
-KNOWN = {
-    "multi-guard": "defect 1 (guards over two locations) and N2 (invariant truncation)",
-    "choices": "defect 2 (optimal repeats executions with choices) and N5 (guarded choices)",
-    "retry": "defect 3 (retry steps trusted: no refusal, no deadlock)",
-    "invariants": "defect 4 (sticky trusted: no refusal, violations missed)",
-    "rmw": "N2 (collect mode: invariant truncation loses races)",
-    "daemons": "N1 (a daemon left blocked is never reconsidered)",
-    "sequence": "defect 2 (choices in sequenced operations)",
-    "weak": "defect 2 (choices) under TSO/PSO",
-}
-
-
-def _shape_params() -> list[object]:
-    return [pytest.param(s, marks=pytest.mark.xfail(strict=False, reason=KNOWN[s]))
-            if s in KNOWN else s for s in SHAPES]
-
-
-@pytest.mark.parametrize("shape", _shape_params())
+@pytest.mark.parametrize("shape", SHAPES)
 @SHAPE_SETTINGS
 @given(data=st.data())
 def test_no_mismatch(shape: str, data: st.DataObject) -> None:
@@ -89,9 +70,14 @@ def test_generator_is_deterministic_small_and_well_formed(shape: str) -> None:
     limit = langgen.WEAK_MAX_SCHEDULES if weak else langgen.MAX_SCHEDULES
     for spec in specs:
         m = spec.m
+        assert str(spec).startswith(f"[{shape}]")
         assert eval(repr(spec), vars(langgen)) == spec, repr(spec)
-        validate(m)
         assert spec.refuse == langgen.expected_refusal(m), str(spec)
+        if langgen.retry_problems(m):  # refused by validation itself
+            with pytest.raises(ModelError):
+                validate(m)
+            continue
+        validate(m)
         assert langgen.schedules(m, weak) <= limit, str(spec)
         for t in m.threads:  # every loop is a retry, local, or a daemon's
             assert t.daemon or not langgen.looping_steps(t), str(spec)
@@ -100,7 +86,6 @@ def test_generator_is_deterministic_small_and_well_formed(shape: str) -> None:
                 validate(lower(m, mm))
         if not spec.refuse:
             Program(m)
-        assert str(spec).startswith(f"[{shape}]")
 
 
 def _some(specs: list[Spec], pred: Callable[[Model], bool]) -> int:
@@ -268,13 +253,20 @@ def test_unroll_and_reference_form_keep_the_program_otherwise() -> None:
 
 
 def test_shrink_keeps_the_check_failing() -> None:
-    # A scan that never succeeds, reported cut off: shrinks to the bare loop.
-    spec = next(s for s in (langgen.soak_spec(0, "retry", i) for i in range(60))
-                if "retry-reference" in langcheck.check(s, prove=False).checks)
-    small = langcheck.shrink(spec, "retry-reference", 20)
-    assert "retry-reference" in langcheck.check(small, prove=False).checks
-    assert sum(len(o.steps) for t in small.m.threads for o in t.ops) <= sum(
-        len(o.steps) for t in spec.m.threads for o in t.ops)
+    # A stand-in check that fails while a guard reads two locations written by two
+    # other threads: the shrinker must keep that, and drop the rest.
+    def checker(s: Spec) -> langcheck.LangCheck:
+        c = langcheck.LangCheck(s.shape)
+        if _multi_guard(s.m):
+            c.mismatches.append(("stand-in", "a guard over two locations"))
+        return c
+
+    spec = next(s for s in _drawn("multi-guard", 40) if checker(s).checks)
+    small = langcheck.shrink(spec, "stand-in", 20, checker=checker)
+    assert _multi_guard(small.m)
+    size = sum(len(o.steps) for t in small.m.threads for o in t.ops)
+    assert size < sum(len(o.steps) for t in spec.m.threads for o in t.ops)
+    assert len(small.m.threads) == 3  # the guard's thread and its two writers
 
 
 # -- the known engine defects, by hand ---------------------------------------------------
@@ -312,8 +304,6 @@ DEFECT1 = Spec("multi-guard", model({"x0": 0, "x1": 0}, [
 ], props=[prop("p", lnot(land(eq(S("x0"), 1), eq(S("x1"), 1))), kind="final")]))
 
 
-@pytest.mark.xfail(strict=False, reason="defect 1: dpor/optimal miss races of a guard over "
-                   "two locations written by different threads")
 def test_defect1_guard_over_two_locations() -> None:
     assert _verdicts(DEFECT1.m) == dict.fromkeys(("naive", "stateful", "dpor", "optimal"),
                                                  VIOLATED)
@@ -335,7 +325,6 @@ DEFECT2_ONE_THREAD = Spec("sequence", model({}, [thread("T0", [
 ])]))
 
 
-@pytest.mark.xfail(strict=False, reason="defect 2: optimal explores 5 executions for 4 traces")
 @pytest.mark.parametrize("spec", [DEFECT2, DEFECT2_ONE_THREAD], ids=["two-threads", "one"])
 def test_defect2_choices_counted_once(spec: Spec) -> None:
     assert len(census(Program(spec.m)).classes) == 4
@@ -370,8 +359,6 @@ COUNT_LOCAL = Spec("retry", model({"c": 0}, [
 NEVER = Spec("retry", model({"c": 0}, [_scan([], eq(L("r"), 1), [], {})]))
 
 
-@pytest.mark.xfail(strict=False, reason="defect 3: a retry loop that counts its attempts "
-                   "is accepted (and 'at most one attempt' holds)")
 @pytest.mark.parametrize("spec", [COUNT_GHOST, COUNT_LOCAL], ids=["ghost", "local"])
 def test_defect3_invalid_retry_loops_are_refused(spec: Spec) -> None:
     assert langgen.expected_refusal(spec.m)
@@ -381,11 +368,9 @@ def test_defect3_invalid_retry_loops_are_refused(spec: Spec) -> None:
 def test_defect3_the_unrolled_reference_shows_the_second_attempt() -> None:
     # What the refusal prevents: two attempts violate "one attempt", the cut-off form not.
     assert "one" in langref.explore(langcheck.unroll(COUNT_GHOST.m)).violations
-    assert "one" not in census(Program(COUNT_GHOST.m)).outcomes.violations
+    _refused(COUNT_GHOST)
 
 
-@pytest.mark.xfail(strict=False, reason="defect 3: an unguarded retry that can never "
-                   "succeed is reported cut off, not deadlocked")
 def test_defect3_hopeless_retry_is_a_deadlock() -> None:
     assert not langgen.expected_refusal(NEVER.m)
     assert run("optimal", Program(NEVER.m), Budget()).verdict == VIOLATED
@@ -403,12 +388,12 @@ BOGUS_STICKY = Spec("invariants", model({"x": 0, "y": 0}, [_set_reset("T0", "x")
     props=[prop("p", lnot(land(eq(S("x"), 1), eq(S("y"), 1))), sticky=True)]))
 
 
-@pytest.mark.xfail(strict=False, reason="defect 4: a sticky invariant that becomes true "
-                   "again is accepted; optimal then misses its violation")
 def test_defect4_bogus_sticky_is_refused() -> None:
     assert langgen.sticky_problems(BOGUS_STICKY.m)
-    assert _verdicts(BOGUS_STICKY.m)["naive"] == VIOLATED
     _refused(BOGUS_STICKY)
+    plain = BOGUS_STICKY.m.with_properties(
+        tuple(replace(p, sticky=False) for p in BOGUS_STICKY.m.properties))
+    assert set(_verdicts(plain).values()) == {VIOLATED}
 
 
 def _latch(name: str, x: str, other: str) -> Thread:
@@ -480,29 +465,23 @@ GUARDED_CHOICE = Spec("choices", model({"x": 0, "y": 0}, [
 ]))
 
 
-@pytest.mark.xfail(strict=False, reason="N1: DPOR never reconsiders a daemon blocked at the end")
 def test_n1_daemon_left_blocked() -> None:
     _agrees(DAEMON_BLOCKED)
 
 
-@pytest.mark.xfail(strict=False, reason="N2: collect mode misses races of threads that had "
-                   "not run when an invariant failed")
 def test_n2_invariant_truncation() -> None:
     _agrees(TRUNCATED)
 
 
-@pytest.mark.xfail(strict=False, reason="N3: prove's replay takes a cut-off run for a deadlock")
 def test_n3_prove_and_cut_off() -> None:
     _agrees(PROVE_CUT_OFF)
 
 
-@pytest.mark.xfail(strict=False, reason="N4: the census ignores the initial state's invariants")
 def test_n4_invariant_false_initially() -> None:
     assert DEADLOCK not in census(Program(INITIAL.m)).outcomes.violations
     assert "inv" in census(Program(INITIAL.m)).outcomes.violations
     _agrees(INITIAL)
 
 
-@pytest.mark.xfail(strict=False, reason="N5: DPOR misses a value of a guarded choice")
 def test_n5_guarded_choice() -> None:
     _agrees(GUARDED_CHOICE)

@@ -471,9 +471,10 @@ class _Dpor:
                 if old and (low is None or low[te] >= clock[e][te]):
                     continue
                 self.reverse(e, t, ev[i][1], i, want)
-        # Blocked threads' pending steps race with the writes their guards read
-        # (but a retry step is never taken: reversing towards it cannot succeed).
-        for t, cs in self.p.blocked(end):
+        # Blocked threads' pending steps race with the writes their guards read,
+        # daemons' too (but a retry step is never taken: reversing towards it
+        # cannot succeed).
+        for t, cs in self.p.blocked(end, daemons=True):
             if cs.retry_guard is not None:
                 continue
             want = end[threads[t].pc_slot]
