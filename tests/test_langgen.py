@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from langgen import SHAPES, C, G, L, S, Spec, model, op, prop, step, thread
 
 from explorer.budget import Budget
-from explorer.expr import TRUE, Expr, Ghost, eq, ite, land, le, lnot, ne, variables
+from explorer.expr import TRUE, Expr, Ghost, eq, ge, ite, land, le, lnot, ne, variables
 from explorer.memory import lower
 from explorer.model import DONE, Choice, Model, ModelError, Step, Switch, Thread, branch, validate
 from explorer.program import Program
@@ -475,6 +475,22 @@ def test_n2_invariant_truncation() -> None:
 
 def test_n3_prove_and_cut_off() -> None:
     _agrees(PROVE_CUT_OFF)
+
+
+# N3 again, found by the soak after the retry fix: z3's run ends where t1's next scan
+# would pass (c0 = 2, cut off); the replay took that end for a deadlock.
+PROVE_CUT_OFF_END = Spec("retry", model({"c0": 1, "c1": 1}, [
+    one("t0", [step("s0", writes=("c0",), update={S("c0"): 2}, next="s1"),
+               step("s1", reads=("c1",), writes=("c1",), update={S("c1"): S("c1") + 1})]),
+    one("t1", [step("s0", reads=("c1", "c0"), update={L("a0r0"): S("c1"), L("a0r1"): S("c0")},
+                    next="s1", atomic=True),
+               step("s1", next=branch(ge(L("a0r1"), 2), DONE, "s2")),
+               step("s2", next="s0", retry=True)], {"a0r0": 0, "a0r1": 0}),
+], props=[prop("inv", le(S("c1") + S("c0"), 1))]))
+
+
+def test_n3_a_cut_off_end_is_no_deadlock_for_prove() -> None:
+    _agrees(PROVE_CUT_OFF_END)
 
 
 def test_n4_invariant_false_initially() -> None:

@@ -195,7 +195,8 @@ def _all_failures(program: Program, s: State) -> set[str]:
     out = {p.name for p in program.invariants if not _holds(program, s, p)}
     if not program.transitions(s):
         if not program.finished(s):
-            out.add(DEADLOCK)
+            if not program.cut_off(s):  # a cut-off run is no deadlock (Program.cut_off)
+                out.add(DEADLOCK)
         else:
             out |= {p.name for p in program.finals if not _holds(program, s, p)}
     return out
