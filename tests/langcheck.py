@@ -14,7 +14,8 @@ PSO lowerings as well, check names then end in ``-tso``/``-pso``):
   counts are compared on every program). A strategy that raises or reports
   an error is ``error``.
 - ``prove`` (z3, explorer/smt) when the longest execution has at most
-  PROVE_MAX_EVENTS events: its verdict against the census.
+  PROVE_MAX_EVENTS events: its verdict against the census, and one query
+  per property: z3 violates exactly the properties the census violates.
 - ``reference``: the independent interpreter tests/langref.py against the
   census: the same schedules, final memories, deadlocked memories and
   violations (it shares nothing with explorer.program but the model).
@@ -95,6 +96,7 @@ from explorer.result import DEADLOCK, HOLDS
 from explorer.search.dfs import explore
 from explorer.search.dpor import Outcomes, explore_dpor
 from explorer.search.oracle import census
+from explorer.smt import encode
 from explorer.smt.cfg import longest_execution
 from explorer.smt.prove import prove_program
 
@@ -276,6 +278,27 @@ def _prove(program: Program, want: Outcomes, out: LangCheck, suffix: str) -> Non
     proof = _guard(out, "prove", prove_program, setup, program, None, {})
     if proof is not None and (problem := _verdict_problem(proof.outcome.result, want)):
         out.mismatches.append(("prove" + suffix, f"prove: {problem}"))
+    # Every (program, property) pair: one z3 query per property, on the same unrolling.
+    found = _guard(out, "prove per property", _z3_violations, program, longest.steps)
+    if found is not None and found != want.violations:
+        out.mismatches.append(("prove" + suffix, f"prove per property: z3 violates "
+                               f"{sorted(found)}, the census {sorted(want.violations)}"))
+
+
+def _z3_violations(program: Program, bound: int) -> set[str]:
+    """The properties some run of up to ``bound`` events violates, by z3 (an
+    unknown answer is an error: it proves nothing either way)."""
+    import z3
+
+    u = encode.unroll(program, bound)
+    out = set()
+    for name, term in encode.violations(u, bound, DEADLOCK).terms.items():
+        answer = u.solver.check(term)
+        if answer == z3.unknown:
+            raise RuntimeError(f"z3 gave up on {name}")
+        if answer == z3.sat:
+            out.add(name)
+    return out
 
 
 def _memories(model: Model, program: Program, states: set[tuple[int, ...]]
