@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .expr import TRUE, Expr, Ghost, Local, Shared, Var, evaluate, to_python, variables
+from .expr import TRUE, BinOp, Expr, Ghost, Local, Shared, Var, evaluate, to_python, variables
 from .model import (
     DONE,
     Model,
@@ -59,6 +59,9 @@ class CompiledStep:
     # would leave the loop (explorer/retry.exit_condition).
     retry_guard: Callable[[State], object] | None = None
     retry_exits: Expr | None = None  # the same as an expression (for z3)
+    # A guard split at its top-level "and"s, each part with the shared and ghost
+    # locations it reads: DPOR tells from them which writes could enable a step.
+    conjuncts: tuple[tuple[Callable[[State], object], tuple[int, ...]], ...] = ()
     rmask: int = 0
     wmask: int = 0
 
@@ -271,10 +274,20 @@ class Program:
             if observed.intersection(w):
                 w = w + (self.visible,)
             cs.rlocs, cs.wlocs = r, w
+            if cs.guard is not None and cs.retry_guard is None:
+                cs.conjuncts = tuple(self._conjunct(cs, c) for c in _conjuncts(cs.step.guard))
             cs.ronly = tuple(x for x in r if x not in w)
             cs.rmask = sum(1 << x for x in r)
             cs.wmask = sum(1 << x for x in w)
             cs.event = (cs.thread, None, cs.rmask, cs.wmask)
+
+    def _conjunct(self, cs: CompiledStep, part: Expr
+                  ) -> tuple[Callable[[State], object], tuple[int, ...]]:
+        namespace: dict[str, Callable[[State], object]] = {}
+        src = f"def part(s):\n    return {to_python(part, cs.slot)}\n"
+        exec(compile(src, f"<guard part {cs.step.label}>", "exec"), namespace)
+        locs = tuple(sorted(self.slot[v] for v in variables(part) if isinstance(v, Shared | Ghost)))
+        return namespace["part"], locs
 
     def _compile_props(self, props: list[Property]) -> Callable[[State], int]:
         """One function returning the index of the first failing property, or -1."""
@@ -473,6 +486,12 @@ class Program:
     def iter_steps(self) -> Iterator[CompiledStep]:
         for code in self.threads:
             yield from code.steps
+
+
+def _conjuncts(e: Expr) -> list[Expr]:
+    if isinstance(e, BinOp) and e.op == "and":
+        return _conjuncts(e.left) + _conjuncts(e.right)
+    return [e]
 
 
 def _never(s: State) -> bool:

@@ -475,7 +475,7 @@ class _Dpor:
         # daemons' too (but a retry step is never taken: reversing towards it
         # cannot succeed).
         for t, cs in self.p.blocked(end, daemons=True):
-            if cs.retry_guard is not None:
+            if cs.retry_guard is not None or self.stuck_for_good(end, t, cs):
                 continue
             want = end[threads[t].pc_slot]
             seen: set[tuple[int, ...]] = set()
@@ -492,18 +492,23 @@ class _Dpor:
         only if that is t's next step after notdep(e, E). `i` is where that
         step ran in E (len(E): it never ran, t is blocked at the end).
         """
-        ev = self.ev
+        ev, clock = self.ev, self.clock
+        te, se = ev[e][0], clock[e][ev[e][0]]
+        # t's last event before i: if e happens before it, t is not at want_pc
+        # without e (reversing e against that event is that race's business).
+        mine = self.undo[i][0] if i < len(ev) else self.thread_last[t]
+        if mine >= 0 and clock[mine][te] >= se:
+            return
         if i < len(ev):
             code = self.p.threads[t]
             if code.steps[self.before[i][code.pc_slot]].guard is None:
                 # An unguarded step is enabled wherever its thread is at it.
-                te, se = ev[e][0], self.clock[e][ev[e][0]]
-                notdep = [ev[j] for j in range(e + 1, len(ev)) if self.clock[j][te] < se]
+                notdep = [ev[j] for j in range(e + 1, len(ev)) if clock[j][te] < se]
                 self.schedule_at(e, notdep + [ev[i]])
                 return
-        self.enable_at((e,), t, v, i, want_pc, set() if seen is None else seen)
+        self.enable_at((e,), t, v, mine, want_pc, set() if seen is None else seen)
 
-    def enable_at(self, gone: tuple[int, ...], t: int, v: int | None, i: int, want_pc: int,
+    def enable_at(self, gone: tuple[int, ...], t: int, v: int | None, mine: int, want_pc: int,
                   seen: set[tuple[int, ...]]) -> None:
         """Schedule t's guarded step `want_pc` right after E less the events `gone`
         and everything that happens after them, if it is enabled there.
@@ -518,9 +523,13 @@ class _Dpor:
         """
         ev, clock, evt, p = self.ev, self.clock, self.evt, self.p
         start = min(gone)
-        cuts = [(evt[d], clock[d][evt[d]]) for d in gone]
-        kept = [j for j in range(start + 1, len(ev))
-                if all(clock[j][td] < sd for td, sd in cuts)]
+        if len(gone) == 1:
+            te, se = evt[start], clock[start][evt[start]]
+            kept = [j for j in range(start + 1, len(ev)) if clock[j][te] < se]
+        else:
+            cuts = [(evt[d], clock[d][evt[d]]) for d in gone]
+            kept = [j for j in range(start + 1, len(ev))
+                    if all(clock[j][td] < sd for td, sd in cuts)]
         s = list(self.before[start])
         for j in kept:
             p.execute(s, ev[j][0], ev[j][1])
@@ -536,22 +545,62 @@ class _Dpor:
             last = cs.event if v is None else (t, v, cs.rmask, cs.wmask)
             self.schedule_at(start, [ev[j] for j in kept] + [last])
             return
-        # t's last event before i: a write that happens before it cannot go.
-        mine = next((j for j in range(i - 1, -1, -1) if evt[j] == t), -1)
-        for loc in cs.rlocs:
-            bit = 1 << loc
-            x = next((j for j in reversed(kept) if ev[j][3] & bit), -1)
-            if x < 0:
-                x = next((j for j in range(start - 1, -1, -1) if ev[j][3] & bit), -1)
-            if x < 0 or evt[x] == t:
+        # Only the locations a false part of the guard reads matter, and only
+        # writes that may go: not t's own, not one that happens before t's last
+        # event (`mine`). A false part whose locations none can change stays
+        # false however the rest is reordered: then nothing enables the step.
+        movable: dict[int, int] = {}  # location -> its last write that may go
+        for part, locs in cs.conjuncts:
+            if part(s):
                 continue
-            tx = evt[x]
-            if mine >= 0 and clock[mine][tx] >= clock[x][tx]:
-                continue
+            any_movable = False
+            for loc in locs:
+                x = self.last_kept_write(loc, kept, start)
+                if x < 0 or evt[x] == t:
+                    continue
+                tx = evt[x]
+                if mine >= 0 and clock[mine][tx] >= clock[x][tx]:
+                    continue
+                movable[loc] = x
+                any_movable = True
+            if not any_movable:
+                return
+        for x in movable.values():
             more = tuple(sorted({*gone, x}))
             if more not in seen:
                 seen.add(more)
-                self.enable_at(more, t, v, i, want_pc, seen)
+                self.enable_at(more, t, v, mine, want_pc, seen)
+
+    def stuck_for_good(self, end: State, t: int, cs: CompiledStep) -> bool:
+        """Whether a false part of t's guard at the end of E reads only locations
+        whose last write no reordering can remove (t's own, or one that happens
+        before t's last event): then no reversal can enable t's step (a store
+        buffer's flusher with its buffer empty, say)."""
+        ev, clock, evt = self.ev, self.clock, self.evt
+        mine = self.thread_last[t]
+        n = len(ev)
+        for part, locs in cs.conjuncts:
+            if part(end):
+                continue
+            for loc in locs:
+                x = self.last_kept_write(loc, [], n)
+                if x >= 0 and evt[x] != t and not (
+                        mine >= 0 and clock[mine][evt[x]] >= clock[x][evt[x]]):
+                    break
+            else:
+                return True
+        return False
+
+    def last_kept_write(self, loc: int, kept: list[int], start: int) -> int:
+        """The last event that writes loc among E's first `start` events and `kept`."""
+        ev, bit = self.ev, 1 << loc
+        for j in reversed(kept):
+            if ev[j][3] & bit:
+                return j
+        for j in range(start - 1, -1, -1):
+            if ev[j][3] & bit:
+                return j
+        return -1
 
     def schedule_at(self, node: int, seq: list[Event]) -> None:
         """Adds the wakeup sequence seq after E's first `node` events, unless a
