@@ -4,21 +4,20 @@ Each case is measured in this process, `repeats` times each, both engines in
 the same run; the rows give the median seconds (prove: encoding plus solving,
 check: the search without minimising the counterexample) and must agree on
 the verdict. The cases come from the bench suite module's PROVE_CASES (see
-specs/bench_suite.py). `explorer bench` appends the table to reports/bench.md;
-`python -m explorer.smt.bench` writes reports/bench_prove.{md,json} alone.
+specs/bench_suite.py). `explorer bench` appends the table to reports/bench.md,
+the one report the README quotes; `python -m explorer.smt.bench` prints the
+table alone (for a quick look: it writes no report).
 """
 
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import statistics
 import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ..args import OneLineParser, positive_int
@@ -106,15 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = OneLineParser(prog="python -m explorer.smt.bench")
     parser.add_argument("--repeats", type=positive_int, default=3)
     parser.add_argument("--quick", action="store_true", help="quick cases only, one run each")
-    parser.add_argument("--out", default="reports")
     args = parser.parse_args(argv)
     cases = [c for c in load_cases() if c.quick or not args.quick]
-    rows = run(cases, 1 if args.quick else args.repeats)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "bench_prove.json").write_text(json.dumps(rows, indent=2) + "\n")
-    (out / "bench_prove.md").write_text(markdown(rows))
-    print(f"wrote {out / 'bench_prove.json'}, {out / 'bench_prove.md'}")
+    print(markdown(run(cases, 1 if args.quick else args.repeats)), end="")
     return 0
 
 
