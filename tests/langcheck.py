@@ -1,7 +1,8 @@
 """The differential check of one program of tests/langgen.py, and a shrinker.
 
-``check(spec)`` runs, on the model (and for the ``weak`` class on its TSO and
-PSO lowerings as well, check names then end in ``-tso``/``-pso``):
+``check(spec)`` runs, on the model (and for the ``weak`` class, or with
+``lowered`` for any class, on its TSO and PSO lowerings as well, check names
+then end in ``-tso``/``-pso``):
 
 - the brute-force census (explorer.search.oracle), naive and stateful DFS,
   source-set DPOR and optimal DPOR, both stopping at the first violation and
@@ -126,6 +127,7 @@ class LangCheck:
     refused: bool = False  # refused at load, as it must or may be
     must_refuse: bool = False  # an invalid retry loop, or a sticky invariant a step undoes
     proved: bool = False  # prove ran
+    lowered: bool = False  # checked on its TSO and PSO lowerings too
     weak_behaviour: bool = False  # weak: TSO or PSO reaches a final memory SC does not
     mismatches: list[tuple[str, str]] = field(default_factory=list)  # (check, message)
 
@@ -146,8 +148,11 @@ class _Run:
     optimal: Outcomes
 
 
-def check(spec: lg.Spec, prove: bool = True) -> LangCheck:
-    """Every check on ``spec`` (``prove=False``: all but z3, which is slow)."""
+def check(spec: lg.Spec, prove: bool = True, lowered: bool = False) -> LangCheck:
+    """Every check on ``spec`` (``prove=False``: all but z3, which is slow).
+    ``lowered``: a program of another class than ``weak`` is checked on its TSO
+    and PSO lowerings too, when memory.lower takes it (a store in a loop it
+    refuses) and the lowering is small enough for the census."""
     out = LangCheck(spec.shape)
     bad = out.mismatches.append
     m = spec.m
@@ -176,25 +181,34 @@ def check(spec: lg.Spec, prove: bool = True) -> LangCheck:
         out.must_refuse = True
         bad(("refused", f"accepted a sticky invariant that is not: {witness}"))
     runs: dict[str, _Run] = {}
-    for mm in ("sc", "tso", "pso") if spec.shape == "weak" else ("sc",):
+    weak = spec.shape == "weak" or (lowered and _lowerable(m))
+    out.lowered = weak
+    for mm in ("sc", "tso", "pso") if weak else ("sc",):
         suffix = "" if mm == "sc" else f"-{mm}"
         try:
-            lowered = lower(m, mm)
+            on_mm = lower(m, mm)
         except ModelError as err:
             bad(("error", f"lowering to {mm}: {err}"))
             continue
-        run = _differential(lowered, out, suffix, prove)
+        run = _differential(on_mm, out, suffix, prove)
         if run is not None:
             runs[mm] = run
     if lg.has_retry(m) and "sc" in runs:
         if not spec.refuse:
             _retry_reference(m, runs["sc"], out)
         _retry_unrolled(m, runs["sc"], out)
-    if spec.shape == "weak" and len(runs) == 3:
+    if weak and len(runs) == 3:
         _weak_monotone(m, runs, out)
-        if spec.origin is not None:
+        if spec.origin is not None and spec.shape == "weak":  # its model keeps registers
             _memref(spec.origin, runs, out)
     return out
+
+
+def _lowerable(m: Model) -> bool:
+    try:
+        return lg.schedules(m, weak=True) <= lg.WEAK_MAX_SCHEDULES
+    except ModelError:  # a store inside a loop: no bounded store buffer
+        return False
 
 
 def _guard(out: LangCheck, what: str, fn: Callable[..., T], *args: Any, **kw: Any

@@ -34,9 +34,10 @@ sees it):
 - a guarded step that is disabled where its reversal would put it is not
   dropped (`enable_at`): its guard reads several locations, and the other
   writes to them that stay ahead of it keep it disabled. The last remaining
-  write of each location it reads is removed, with everything that happens
-  after it, one at a time, until the step is enabled: each set tried is a
-  reordering of E, so it is a real run, and the runs where the step
+  write of each location a false part of the guard reads is removed, with
+  everything that happens after it, one at a time, until the step is
+  enabled or a false part reads only writes that cannot go: each set tried
+  is a reordering of E, so it is a real run, and the runs where the step
   overtakes several independent writes at once are reached.
 
 That this loses nothing is not a theorem of the paper: it is checked by the
@@ -279,9 +280,9 @@ class _Dpor:
     def run(self) -> None:
         s0 = self.p.initial_state()
         bad = self.p.failing_invariant(s0)
-        if bad is not None and self.outcomes is None:
-            raise Found(Failure(bad.name, bad.description, "in the initial state"), [])
-        if bad is not None and self.outcomes is not None:
+        if bad is not None:
+            if self.outcomes is None:
+                raise Found(Failure(bad.name, bad.description, "in the initial state"), [])
             self.outcomes.violations.update(q.name for q in self.p.failing_invariants(s0))
         self.sleep.append([])
         self.wut.append([])
@@ -397,11 +398,10 @@ class _Dpor:
         self.push(t, v, cs)
         if v is not None:
             self.choices_made[t] += 1
-        if p.invariants and p.failing_invariant(s2) is not None:
+        bad = p.failing_invariant(s2) if p.invariants else None
+        if bad is not None:
             if self.outcomes is None:
                 st.executions += 1  # the violating run counts, as any run that ends
-                bad = p.failing_invariant(s2)
-                assert bad is not None
                 raise Found(Failure(bad.name, bad.description), self.schedule())
             # Collect mode goes on past a violation, so that it reaches every
             # state the census does, and records every invariant false here.
