@@ -405,47 +405,6 @@ def successors(t: Thread, cut_retry: bool = True) -> dict[Node, list[Node]]:
     return out
 
 
-def _sccs(graph: dict[Node, list[Node]]) -> list[list[Node]]:
-    """Strongly connected components (Tarjan, iterative), sinks first."""
-    index: dict[Node, int] = {}
-    low: dict[Node, int] = {}
-    stack: list[Node] = []
-    on: set[Node] = set()
-    out: list[list[Node]] = []
-    for root in graph:
-        if root in index:
-            continue
-        work = [(root, iter(graph[root]))]
-        index[root] = low[root] = len(index)
-        stack.append(root)
-        on.add(root)
-        while work:
-            v, it = work[-1]
-            w = next(it, None)
-            if w is not None:
-                if w not in index:
-                    index[w] = low[w] = len(index)
-                    stack.append(w)
-                    on.add(w)
-                    work.append((w, iter(graph[w])))
-                elif w in on:
-                    low[v] = min(low[v], index[w])
-                continue
-            work.pop()
-            if work:
-                low[work[-1][0]] = min(low[work[-1][0]], low[v])
-            if low[v] == index[v]:
-                comp = []
-                while True:
-                    x = stack.pop()
-                    on.discard(x)
-                    comp.append(x)
-                    if x == v:
-                        break
-                out.append(comp)
-    return out
-
-
 def _step_of(t: Thread, n: Node) -> Step:
     return t.ops[n[0]].step(n[1])
 
@@ -455,7 +414,7 @@ def looping_steps(t: Thread) -> set[Node]:
     only: what would make an execution unbounded (daemons aside)."""
     g = successors(t)
     out: set[Node] = set()
-    for comp in _sccs(g):
+    for comp in langref.sccs(g):
         cyclic = len(comp) > 1 or comp[0] in g[comp[0]]
         if cyclic and any(not _step_of(t, n).is_local for n in comp):
             out.update(comp)
@@ -472,7 +431,7 @@ def _longest(t: Thread) -> int | None:
         return None
     memo: dict[Node, int] = {}
     comp_of: dict[Node, int] = {}
-    comps = _sccs(g)  # sinks first: successors' components are done before
+    comps = langref.sccs(g)  # sinks first: successors' components are done before
     best: dict[int, int] = {}
     for i, comp in enumerate(comps):
         for n in comp:

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from explorer.expr import TRUE, Expr, Ghost, Local, Shared, Var, evaluate
 from explorer.model import DONE, Model, Property, Step, Switch
@@ -40,6 +40,7 @@ LOCAL_LIMIT = 10_000  # local steps in one event: more is a local loop that neve
 DONE_PC = (-1, "")
 
 Pc = tuple[int, str]  # (operation index, label), DONE_PC when the thread is done
+N = TypeVar("N")
 RState = tuple[tuple[int, ...], tuple[Pc, ...], tuple[tuple[int, ...], ...]]
 """(shared and ghost values, each thread's pc, each thread's current locals)."""
 
@@ -247,7 +248,7 @@ def _hangs(succ: dict[RState, list[RState]], out: Reference) -> bool:
     """Records bottom components with a cycle as hangs; whether the graph has a cycle."""
     cyclic = False
     comp_of: dict[RState, int] = {}
-    comps = _sccs(succ)
+    comps = sccs(succ)
     for i, comp in enumerate(comps):
         for s in comp:
             comp_of[s] = i
@@ -278,12 +279,13 @@ def _paths(succ: dict[RState, list[RState]], order: list[RState]) -> int:
     return count[root]
 
 
-def _sccs(succ: dict[RState, list[RState]]) -> list[list[RState]]:
-    index: dict[RState, int] = {}
-    low: dict[RState, int] = {}
-    stack: list[RState] = []
-    on: set[RState] = set()
-    out: list[list[RState]] = []
+def sccs(succ: dict[N, list[N]]) -> list[list[N]]:
+    """Strongly connected components (Tarjan, iterative), sinks first."""
+    index: dict[N, int] = {}
+    low: dict[N, int] = {}
+    stack: list[N] = []
+    on: set[N] = set()
+    out: list[list[N]] = []
     for root in succ:
         if root in index:
             continue

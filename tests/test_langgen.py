@@ -125,7 +125,7 @@ def _choice_around_shared(m: Model) -> bool:
 def _local_loop(m: Model) -> bool:
     for t in m.threads:
         succ = langgen.successors(t)
-        for comp in langgen._sccs(succ):
+        for comp in langref.sccs(succ):
             if len(comp) > 1 and all(langgen._step_of(t, n).is_local for n in comp):
                 return True
     return False
