@@ -13,8 +13,8 @@ into Mazurkiewicz classes. For every program drawn by tests/randprog.py:
   has one, one the census knows, and when the program holds they count every
   schedule.
 
-The comparison itself lives in randprog.compare, shared with the soak run
-(`make soak`, specs/soak.py). Hand-written programs with class counts worked
+The comparison itself lives in randprog.compare, whose checks
+tests/langcheck.py (the soak, `make soak`) reuses on programs of every shape. Hand-written programs with class counts worked
 out by hand pin down the classic cases, and minimal reproductions of the
 programs that once exposed engine bugs are kept as regressions.
 """
@@ -64,29 +64,6 @@ def _events(spec: Spec, c: Comparison) -> None:
 
 
 @RANDOM
-@given(programs())
-def test_strategies_match_census(spec: Spec) -> None:
-    """DPOR, optimal (all but the exact count) and DFS against the census.
-
-    A known optimal bug (test_optimal_misses_class_*) breaks the optimal
-    checks here on about one program in 5000 of randprog's distribution; none
-    of the 300 drawn here hits it.
-    """
-    c = compare(spec)
-    _events(spec, c)
-    assert not c.failed(
-        "dpor-count", "dpor-outcomes", "dpor-verdict",
-        "optimal-outcomes", "optimal-verdict", "optimal-sleep-blocked",
-        "naive", "stateful", "error",
-    ), _show(spec, c)
-    assert c.dpor >= c.classes
-    assert c.optimal >= c.classes, _show(spec, c)
-    assert c.optimal_sleep_blocked == 0
-    if not c.violated:
-        assert c.naive == c.schedules
-
-
-@RANDOM
 @given(programs(guards=False))
 def test_optimal_is_exact_without_guards(spec: Spec) -> None:
     """Without blocking steps optimal explores exactly one execution per class."""
@@ -98,9 +75,15 @@ def test_optimal_is_exact_without_guards(spec: Spec) -> None:
 @settings(RANDOM)
 @given(programs())
 def test_optimal_is_exact(spec: Spec) -> None:
+    """Every check of compare, guards included: optimal one execution per class,
+    never sleep-blocked; dpor at least one; outcomes and verdicts as the census's."""
     c = compare(spec)
+    _events(spec, c)
     assert c.optimal == c.classes, _show(spec, c)
     assert not c.failed(), _show(spec, c)
+    assert c.dpor >= c.classes and c.optimal_sleep_blocked == 0
+    if not c.violated:
+        assert c.naive == c.schedules
 
 
 # -- hand-written programs, class counts worked out by hand ---------------------------
