@@ -14,9 +14,10 @@ into Mazurkiewicz classes. For every program drawn by tests/randprog.py:
   schedule.
 
 The comparison itself lives in randprog.compare, whose checks
-tests/langcheck.py (the soak, `make soak`) reuses on programs of every shape. Hand-written programs with class counts worked
-out by hand pin down the classic cases, and minimal reproductions of the
-programs that once exposed engine bugs are kept as regressions.
+tests/langcheck.py (the soak, `make soak`) reuses on programs of every
+shape. Hand-written programs with class counts worked out by hand pin down
+the classic cases, and minimal reproductions of the programs that once
+exposed engine bugs are kept as regressions.
 """
 
 from __future__ import annotations
