@@ -771,14 +771,16 @@ class Builder:
         return False
 
 
-def schedules(m: Model, weak: bool = False) -> int:
+def schedules(m: Model, weak: bool = False, limit: int = 0) -> int:
     """What the census will enumerate (weak: on the larger lowering): the analytic
-    bound when that is small enough, else counted by the reference interpreter."""
-    limit = WEAK_MAX_SCHEDULES if weak else MAX_SCHEDULES
+    bound when that is small enough, else counted by the reference interpreter;
+    above `limit` (by default MAX_SCHEDULES, WEAK_MAX_SCHEDULES when weak), only
+    some number above it."""
+    limit = limit or (WEAK_MAX_SCHEDULES if weak else MAX_SCHEDULES)
     if weak:
         from explorer.memory import lower
 
-        return max(schedules(lower(m, mm)) for mm in ("tso", "pso"))
+        return max(schedules(lower(m, mm), limit=limit) for mm in ("tso", "pso"))
     bound = cost(m)
     # A daemon's count is only estimated (a daemon whose loop has lost its guard
     # would run for ever): count those programs exactly.
