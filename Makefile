@@ -43,12 +43,12 @@ bench: $(STAMP)
 SOAK_PROGRAMS ?= 10000
 .PHONY: soak
 soak: $(STAMP)
-	$(BIN)/python -m specs.soak --programs $(SOAK_PROGRAMS) --jobs 2
+	$(BIN)/python -m explorer.tools.soak --programs $(SOAK_PROGRAMS) --jobs 2
 
 # Every mutant x memory model x SRCU model, checked (minutes): reports/verdicts.{json,md}.
 .PHONY: verdicts
 verdicts: $(STAMP)
-	$(BIN)/python -m specs.verdicts
+	$(BIN)/python -m explorer.tools.verdicts
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

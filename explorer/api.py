@@ -2,85 +2,36 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import catalog as catalog_mod
-from .budget import Budget
-from .explain import Race, decisive_races
-from .family import BadInput
-from .memory import MEMORY_MODELS, lower
-from .model import Model, ModelError
-from .program import Program, State, StepRecord, Transition
-from .result import DEADLOCK, ERROR, EXIT_CODES, HOLDS, INCOMPLETE, VIOLATED, Result
+from .compile.lowering import MEMORY_MODELS, lower
+from .compile.program import Program, Transition
+from .evidence import schedule
+from .evidence.explain import decisive_races
+from .evidence.schedule import ScheduleFile
+from .lang.family import BadInput
+from .lang.model import Model, ModelError
 from .search import DEFAULT_STRATEGY, STRATEGIES, run
-from .search.common import deadlock_failure
+from .search.budget import Budget
+from .search.common import deadlock_failure, failure_in
 from .search.minimize import context_switches, fewest_switches, shrink
-from .trace import replay
+from .search.outcome import CrossCheck, Outcome, Setup, Shrunk
+from .search.replay import replay
+from .search.result import DEADLOCK, ERROR, HOLDS, VIOLATED, Result, Stats
 
-
-@dataclass(frozen=True)
-class Setup:
-    """Everything that identifies one check, as the user asked for it."""
-
-    model: str
-    scenario: str
-    scenario_description: str
-    values: Mapping[str, Any]
-    mutant: str | None
-    srcu: str
-    memory_model: str
-
-
-@dataclass(frozen=True)
-class CrossCheck:
-    """The same program rerun with an independent strategy (check --cross-check)."""
-
-    strategy: str
-    verdict: str
-    executions: int
-    seconds: float
-    # True: the same complete verdict; False: holds against violated, or the rerun
-    # failed (then the outcome is an internal error); None: a run was incomplete.
-    agree: bool | None
-    reason: str = ""  # the rerun's: why it is incomplete, or its error
+if TYPE_CHECKING:  # z3 loads only for prove
+    from .smt.prove import Proof
 
 
 def cross_strategy(strategy: str) -> str:
     """The strategy that cross-checks ``strategy``: stateful shares nothing with the
     DPOR explorers, random or naive; optimal checks stateful."""
     return "optimal" if strategy == "stateful" else "stateful"
-
-
-@dataclass
-class Outcome:
-    setup: Setup
-    result: Result
-    program: Program | None
-    trace: list[StepRecord] | None = None
-    final_state: State | None = None
-    races: list[Race] | None = None  # with explain: the races that decided the violation
-    shrunk: Shrunk | None = None  # a smaller model that still violates (final/deadlock)
-    work: str = ""  # how the verdict was reached when not by exploration (explorer prove)
-    cross: CrossCheck | None = None  # with cross_check
-
-    @property
-    def exit_code(self) -> int:
-        """The verdict's, except that HOLDS is not cross-checked when the rerun ran out
-        of budget: 3 (a violation stands: it was replayed)."""
-        cross = self.cross
-        if cross is not None and cross.verdict == INCOMPLETE and self.result.verdict == HOLDS:
-            return EXIT_CODES[INCOMPLETE]
-        return self.result.exit_code
-
-
-@dataclass
-class Shrunk:
-    dropped: list[str]
-    program: Program
-    schedule: list[Transition]
-    trace: list[StepRecord]
 
 
 def prepare(
@@ -204,3 +155,88 @@ def _settle(outcome: Outcome, minimize: bool, explain: bool) -> Outcome:
                 program, result.schedule, outcome.trace, result.failure.name
             )
     return outcome
+
+
+def prove(
+    model: str | None = None,
+    scenario: str | None = None,
+    settings: Mapping[str, str] | None = None,
+    mutant: str | None = None,
+    srcu: str = "abstract",
+    memory_model: str = "sc",
+    bound: int | None = None,
+) -> Proof:
+    """`explorer prove`: bounded model checking in z3 (loaded only when called)."""
+    from .smt.prove import check_bound, prove_program
+
+    check_bound(bound)
+    setup, program = prepare(model, scenario, settings, mutant, srcu, memory_model)
+    return prove_program(setup, program, bound, dict(settings or {}), _rebuild)
+
+
+def _rebuild(setup: Setup, settings: dict[str, str]) -> tuple[Setup, Program]:
+    return prepare(setup.model, setup.scenario, settings, setup.mutant, setup.srcu,
+                   setup.memory_model)
+
+
+# -- schedule files ------------------------------------------------------------------
+
+
+def load_schedule(path: str | Path) -> ScheduleFile:
+    """Reads and checks a schedule file, including that the model has its threads.
+
+    Every problem is a BadInput of one line naming the file.
+    """
+    sf = schedule.load(path)
+    _schedule_program(sf)
+    return sf
+
+
+def _where(sf: ScheduleFile) -> str:
+    return f"{sf.source}: " if sf.source else "schedule: "
+
+
+def _schedule_program(sf: ScheduleFile) -> tuple[Setup, Program, list[Transition]]:
+    """Rebuilds the model as recorded; the schedule as (thread index, choice) pairs."""
+    try:
+        setup, program = prepare(
+            sf.model, sf.scenario, settings=sf.parameters, mutant=sf.mutant, srcu=sf.srcu,
+            memory_model=sf.memory_model,
+        )
+    except BadInput as err:
+        raise BadInput(f"{_where(sf)}{err}") from None
+    index = {t.name: i for i, t in enumerate(program.threads)}
+    steps: list[Transition] = []
+    for i, st in enumerate(sf.steps, 1):
+        if st.thread not in index:
+            known = ", ".join(index)
+            raise BadInput(
+                f"{_where(sf)}step {i}: no thread {st.thread!r} in model {setup.model}, "
+                f"scenario {setup.scenario} (threads: {known})"
+            )
+        steps.append((index[st.thread], st.choice))
+    return setup, program, steps
+
+
+def replay_schedule(sf: ScheduleFile) -> Outcome:
+    """Re-executes a schedule file: VIOLATED when its violation reproduces, HOLDS with
+    reason NOT_REPRODUCED when it runs to its end without one. Raises BadInput for a
+    file that does not fit (unknown names) and ModelError "schedule diverges at step
+    N: ..." when the model no longer runs the recorded steps."""
+    start = time.perf_counter()
+    setup, program, steps = _schedule_program(sf)
+    records, state = replay(program, steps, [(st.step, st.line) for st in sf.steps])
+    checked = [p.name for p in program.invariants + program.finals] + [DEADLOCK]
+    failure = failure_in(program, state)
+    if failure is not None and not steps and not failure.detail:
+        failure = replace(failure, detail="in the initial state")
+    n = len(steps)
+    stats = Stats(executions=1, schedules=1, states=n + 1, events=n,
+                  seconds=time.perf_counter() - start)
+    if failure is None:
+        result = Result(HOLDS, schedule.REPLAY_STRATEGY, stats, None, list(steps),
+                        schedule.NOT_REPRODUCED, checked)
+        return Outcome(setup, result, program, records, state)
+    result = Result(VIOLATED, schedule.REPLAY_STRATEGY, stats, failure, list(steps), "",
+                    checked, sf.minimal)
+    return Outcome(setup, result, program, records, state)

@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .family import BadInput, Family, PropertySpec
+from .lang.family import BadInput, Family, PropertySpec
 from .smt.spec import ProofSpec
 
 

@@ -16,14 +16,15 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from . import api, report, schedule
+from . import api
 from .args import EXIT_BAD_INPUT, OneLineParser, positive_float, positive_int
-from .budget import Budget
 from .catalog import load
-from .family import BadInput, parse_settings
-from .model import ModelError
-from .result import VIOLATED
+from .evidence import report, schedule
+from .lang.family import BadInput, parse_settings
+from .lang.model import ModelError
 from .search import DEFAULT_STRATEGY, STRATEGIES
+from .search.budget import Budget
+from .search.result import VIOLATED
 
 
 def _add_model_args(p: argparse.ArgumentParser) -> None:
@@ -131,7 +132,7 @@ def _quiet_stdout() -> None:
 def cmd_check(args: argparse.Namespace) -> int:
     schedule.refuse_existing(args.schedule_out)
     if args.graph:
-        from . import graph  # networkx: only when a graph is asked for
+        from .evidence import graph  # networkx: only when a graph is asked for
 
         graph.check_format(args.graph)
     budget = Budget(args.max_executions, args.timeout, args.max_steps, args.seed)
@@ -159,12 +160,12 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
-    from . import graph
+    from .evidence import graph
 
     graph.check_format(args.out)
-    sf = schedule.load(args.file)
+    sf = api.load_schedule(args.file)
     try:
-        outcome = schedule.replay_file(sf)
+        outcome = api.replay_schedule(sf)
     except ModelError as err:
         raise BadInput(f"{args.file}: {err}") from None
     if outcome.program is None or outcome.result.schedule is None:
@@ -176,9 +177,9 @@ def cmd_graph(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    sf = schedule.load(args.file)
+    sf = api.load_schedule(args.file)
     try:
-        outcome = schedule.replay_file(sf)
+        outcome = api.replay_schedule(sf)
     except ModelError as err:
         raise BadInput(f"{args.file}: {err}") from None
     _print(outcome, args.json, args.file, False)
@@ -236,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "check":
             return cmd_check(args)
         if args.command == "prove":
-            from .smt.cli import cmd_prove  # z3 loads only for prove
+            from .prove_cli import cmd_prove  # z3 loads only for prove
 
             return cmd_prove(args)
         if args.command == "replay":
@@ -244,7 +245,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "graph":
             return cmd_graph(args)
         if args.command == "bench":
-            from . import bench
+            from .tools import bench
 
             extra = ["--quick"] if args.quick else []
             return bench.main(["--repeats", str(args.repeats), "--out", args.out, *extra])

@@ -31,8 +31,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from explorer.builder import OpBuilder
-from explorer.expr import (
+from explorer.lang.builder import OpBuilder
+from explorer.lang.expr import (
     MASK,
     Const,
     Expr,
@@ -49,8 +49,8 @@ from explorer.expr import (
     lt,
     ne,
 )
-from explorer.family import SYMBOLIC, BadInput, Family, Mutant, Param, Scenario, count
-from explorer.model import DONE, Choice, Model, Operation, Switch, Thread, VarDecl, branch
+from explorer.lang.family import SYMBOLIC, BadInput, Family, Mutant, Param, Scenario, count
+from explorer.lang.model import DONE, Choice, Model, Operation, Switch, Thread, VarDecl, branch
 
 from .srcu import AbstractSrcu, SrcuDomain
 from .srcu_impl import BARRIER_MUTANTS, ImplSrcu, removed_by, require_impl

@@ -23,12 +23,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from explorer import access
-from explorer.access import StepFields
-from explorer.builder import OpBuilder
-from explorer.expr import ExprLike, Ghost, Local, Shared
-from explorer.family import Family, Param, Scenario
-from explorer.model import DONE, Model, ModelError, Operation, Thread, VarDecl
+from explorer.lang import access
+from explorer.lang.access import StepFields
+from explorer.lang.builder import OpBuilder
+from explorer.lang.expr import ExprLike, Ghost, Local, Shared
+from explorer.lang.family import Family, Param, Scenario
+from explorer.lang.model import DONE, Model, ModelError, Operation, Thread, VarDecl
 
 UNLOADED = -1  # a register's value before its load runs
 

@@ -21,9 +21,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 
-from explorer.builder import OpBuilder, merge
-from explorer.expr import ExprLike, Local, Shared, Var, ge, ite, ne
-from explorer.model import Next, Switch, VarDecl
+from explorer.lang.builder import OpBuilder, merge
+from explorer.lang.expr import ExprLike, Local, Shared, Var, ge, ite, ne
+from explorer.lang.model import Next, Switch, VarDecl
 
 SRCUTREE = "kernel/rcu/srcutree.c"
 

@@ -22,11 +22,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from explorer.access import store
-from explorer.builder import OpBuilder
-from explorer.expr import Ghost, Shared, ite, land, le, lor, ne
-from explorer.family import BadInput, Family, Param, Scenario
-from explorer.model import DONE, Model, Thread, VarDecl
+from explorer.lang.access import store
+from explorer.lang.builder import OpBuilder
+from explorer.lang.expr import Ghost, Shared, ite, land, le, lor, ne
+from explorer.lang.family import BadInput, Family, Param, Scenario
+from explorer.lang.model import DONE, Model, Thread, VarDecl
 
 from .srcu import SRCUTREE, AbstractSrcu, SrcuDomain
 from .srcu_impl import BARRIER_MUTANTS, ImplSrcu, removed_by, require_impl

@@ -35,11 +35,11 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from explorer.access import fence, inc, load, store
-from explorer.builder import OpBuilder, merge
-from explorer.expr import Expr, ExprLike, Local, Shared, Var, eq
-from explorer.family import BadInput, Mutant
-from explorer.model import Next, VarDecl, branch
+from explorer.lang.access import fence, inc, load, store
+from explorer.lang.builder import OpBuilder, merge
+from explorer.lang.expr import Expr, ExprLike, Local, Shared, Var, eq
+from explorer.lang.family import BadInput, Mutant
+from explorer.lang.model import Next, VarDecl, branch
 
 from .srcu import SrcuDomain
 
@@ -325,7 +325,7 @@ class ImplSrcu(SrcuDomain):
         returns its first label.
 
         The retry is never run (``retry=True``, see Program.cut_off and
-        explorer/retry.py): a run whose scan failed ends there, cut off when a
+        explorer/lang/retry.py): a run whose scan failed ends there, cut off when a
         rescan in the state it ended in would succeed (the run where the scan
         comes at that point instead is explored on its own) and a deadlock when
         it would fail again. The scan only reads and starts afresh each time

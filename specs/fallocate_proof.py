@@ -25,15 +25,15 @@ from typing import Any
 
 import z3
 
-from explorer.expr import MASK, Expr, Ghost, Local, Var, eq, land, lnot, lor, ne
-from explorer.family import SYMBOLIC
-from explorer.model import Model, Thread, VarDecl
-from explorer.program import Program
-from explorer.result import HOLDS, VIOLATED
+from explorer.compile.program import Program
+from explorer.lang.expr import MASK, Expr, Ghost, Local, Var, eq, land, lnot, lor, ne
+from explorer.lang.family import SYMBOLIC
+from explorer.lang.model import Model, Thread, VarDecl
+from explorer.lang.terms import bv, to_bool
+from explorer.search.result import HOLDS, VIOLATED
 from explorer.smt.cfg import longest_execution
 from explorer.smt.encode import finished, unroll, value_at
 from explorer.smt.spec import ProofSpec, SpecResult
-from explorer.smt.terms import bv, to_bool
 from models.guest_memfd import (
     EINVAL,
     EOPNOTSUPP,

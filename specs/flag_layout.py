@@ -21,7 +21,7 @@ with include/linux/kvm_host.h, kvm_gmem_get_supported_flags():
 The architecture's answers are left symbolic: the proof holds for every one.
 
 The checks are written in the model's expression language and translated by
-explorer/smt/terms (the same translation the BMC encoder uses); the frozen
+explorer/lang/terms (the same translation the BMC encoder uses); the frozen
 test is the model's own (models/guest_memfd._frozen, the
 kvm_gmem_is_frozen() of the patch).
 """
@@ -32,10 +32,10 @@ from typing import Any
 
 import z3
 
-from explorer.expr import Expr, Local, Shared, Var, ite, ne
-from explorer.result import HOLDS, VIOLATED
+from explorer.lang.expr import Expr, Local, Shared, Var, ite, ne
+from explorer.lang.terms import to_bool, to_bv
+from explorer.search.result import HOLDS, VIOLATED
 from explorer.smt.spec import ProofSpec, SpecResult
-from explorer.smt.terms import to_bool, to_bv
 from models.guest_memfd import GUEST_MEMFD_F_MAPPING_FROZEN, _frozen, flags_var
 
 UAPI_FLAGS = {

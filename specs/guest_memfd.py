@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from explorer.expr import Expr, Ghost, Shared, eq, land, lor
-from explorer.family import PropertySpec
+from explorer.lang.expr import Expr, Ghost, Shared, eq, land, lor
+from explorer.lang.family import PropertySpec
 from models.guest_memfd import breach_var, cache_var, preserved_var, recorded_var
 
 

@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from explorer.expr import Expr, Ghost, eq, land, lnot
-from explorer.family import PropertySpec
-from explorer.model import Property
+from explorer.lang.expr import Expr, Ghost, eq, land, lnot
+from explorer.lang.family import PropertySpec
+from explorer.lang.model import Property
 from models.litmus import BY_NAME, Litmus, done
 
 NAME = "weak-outcome-absent"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from explorer.expr import Expr, Ghost, eq
-from explorer.family import PropertySpec
+from explorer.lang.expr import Expr, Ghost, eq
+from explorer.lang.family import PropertySpec
 from models.srcu_contract import LATE, STALE
 
 

@@ -12,10 +12,10 @@ from common import cli
 from hypothesis.configuration import set_hypothesis_home_dir
 
 from explorer.api import Outcome, check
-from explorer.budget import Budget
-from explorer.expr import evaluate, variables
-from explorer.program import Program, State
-from explorer.result import DEADLOCK
+from explorer.compile.program import Program, State
+from explorer.lang.expr import evaluate, variables
+from explorer.search.budget import Budget
+from explorer.search.result import DEADLOCK
 
 # Hypothesis caches constants under ./.hypothesis; keep the checkout untouched.
 set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "explorer-tests-hypothesis")

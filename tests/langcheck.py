@@ -19,7 +19,7 @@ then end in ``-tso``/``-pso``):
   per property: z3 violates exactly the properties the census violates.
 - ``reference``: the independent interpreter tests/langref.py against the
   census: the same schedules, final memories, deadlocked memories and
-  violations (it shares nothing with explorer.program but the model).
+  violations (it shares nothing with explorer.compile.program but the model).
 - ``refused``: a program the engine must refuse at load (an invalid retry
   loop; a sticky invariant that a reachable step makes true again, found by
   tests/langref.py) was accepted; ``refused-valid``: a valid one was refused
@@ -78,10 +78,10 @@ import weakcheck
 from randprog import _outcome_diff, _verdict_problem
 
 from explorer import api
-from explorer.budget import Budget
-from explorer.expr import TRUE, BinOp, Const, Expr, Ite, UnOp, variables, walk
-from explorer.memory import lower
-from explorer.model import (
+from explorer.compile.lowering import lower
+from explorer.compile.program import Program
+from explorer.lang.expr import TRUE, BinOp, Const, Expr, Ite, UnOp, variables, walk
+from explorer.lang.model import (
     DONE,
     Choice,
     Model,
@@ -92,11 +92,11 @@ from explorer.model import (
     Thread,
     validate,
 )
-from explorer.program import Program
-from explorer.result import DEADLOCK, HOLDS
+from explorer.search.budget import Budget
 from explorer.search.dfs import explore
 from explorer.search.dpor import Outcomes, explore_dpor
 from explorer.search.oracle import census
+from explorer.search.result import DEADLOCK, HOLDS
 from explorer.smt import encode
 from explorer.smt.cfg import longest_execution
 from explorer.smt.prove import prove_program

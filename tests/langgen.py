@@ -32,7 +32,7 @@ of the language an engine bug lives in:
   with Thread.bound when it is known.
 - ``sequence``: threads running 2-3 operations in sequence (Thread.ops);
   locals (some with non-zero initial values) reset between them.
-- ``weak``: access orders and fences for explorer.memory.lower; half are
+- ``weak``: access orders and fences for explorer.compile.lowering.lower; half are
   randprog's weak programs (kept as ``origin`` so that tests/memref.py's
   interpreter applies), half add multi-location guards and choices.
 
@@ -70,7 +70,7 @@ import langref
 import randprog as rp
 from hypothesis import strategies as st
 
-from explorer.expr import (
+from explorer.lang.expr import (
     TRUE,
     BinOp,
     Const,
@@ -97,7 +97,7 @@ from explorer.expr import (
     show,
     variables,
 )
-from explorer.model import (
+from explorer.lang.model import (
     DONE,
     Choice,
     Model,
@@ -485,7 +485,7 @@ def _daemon_estimate(m: Model, t: Thread) -> int:
 
 
 def weak_cost(m: Model) -> int:
-    from explorer.memory import lower
+    from explorer.compile.lowering import lower
 
     return max(cost(lower(m, mm)) for mm in ("tso", "pso"))
 
@@ -778,7 +778,7 @@ def schedules(m: Model, weak: bool = False, limit: int = 0) -> int:
     some number above it."""
     limit = limit or (WEAK_MAX_SCHEDULES if weak else MAX_SCHEDULES)
     if weak:
-        from explorer.memory import lower
+        from explorer.compile.lowering import lower
 
         return max(schedules(lower(m, mm), limit=limit) for mm in ("tso", "pso"))
     bound = cost(m)

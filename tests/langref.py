@@ -1,6 +1,6 @@
 """A reference interpreter of the model language (sequential consistency), independent
-of explorer.program: written from explorer/model.py's definitions, with the
-slow tree-walking explorer.expr.evaluate, over its own state representation.
+of explorer.compile.program: written from explorer/lang/model.py's definitions, with the
+slow tree-walking explorer.lang.expr.evaluate, over its own state representation.
 
 - A step whose guard is false blocks its thread. Its update's right-hand
   sides are read in the state before it, a choice sets its local after the
@@ -32,9 +32,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from explorer.expr import TRUE, Expr, Ghost, Local, Shared, Var, evaluate
-from explorer.model import DONE, Model, Property, Step, Switch
-from explorer.result import DEADLOCK
+from explorer.lang.expr import TRUE, Expr, Ghost, Local, Shared, Var, evaluate
+from explorer.lang.model import DONE, Model, Property, Step, Switch
+from explorer.search.result import DEADLOCK
 
 LOCAL_LIMIT = 10_000  # local steps in one event: more is a local loop that never ends
 DONE_PC = (-1, "")

@@ -1,6 +1,6 @@
 """A reference interpreter for tests/randprog.py programs under SC, x86-TSO and SPARC PSO.
 
-Written from the machines' definitions, independently of explorer/memory.py
+Written from the machines' definitions, independently of explorer/compile/lowering.py
 (which lowers models to store-buffer threads): it walks every reachable
 state of a ``Spec`` (DFS with a visited set) and returns the final outcomes
 (memory and each thread's register once every thread has finished and every

@@ -2,7 +2,7 @@
 
 One generator serves two front ends: ``programs()``, a hypothesis strategy
 (its draws shrink: fewer threads, fewer steps, simpler kinds), and
-``random_program(rng)`` for the soak run (specs/soak.py), which needs no
+``random_program(rng)`` for the soak run (explorer/tools/soak.py), which needs no
 hypothesis. Both call ``generate`` with a different source of choices.
 
 A program is first drawn as a ``Spec``: a printable description (``str(spec)``
@@ -24,7 +24,7 @@ every step is an event. Step kinds:
 A thread takes the lock at most once and always releases it later.
 
 Weak-memory programs (``generate(..., weak=True)``, ``programs(weak=True)``,
-for explorer/memory.py and its reference tests/memref.py) draw from another
+for explorer/compile/lowering.py and its reference tests/memref.py) draw from another
 table of kinds, without blocking steps, and give every read-modify-write an
 explicit ``order``: "plain" (this_cpu_*: a buffered store), "relaxed"
 (atomic_inc(), xchg_relaxed(), cmpxchg_relaxed()) or "full" (atomic_inc_return(),
@@ -60,15 +60,15 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from explorer.budget import Budget
-from explorer.builder import OpBuilder
-from explorer.expr import BinOp, Const, Expr, Ghost, Local, Shared, eq, ite
-from explorer.model import DONE, Model, Operation, Property, Thread, VarDecl, branch
-from explorer.program import Program
-from explorer.result import HOLDS, VIOLATED, Result
+from explorer.compile.program import Program
+from explorer.lang.builder import OpBuilder
+from explorer.lang.expr import BinOp, Const, Expr, Ghost, Local, Shared, eq, ite
+from explorer.lang.model import DONE, Model, Operation, Property, Thread, VarDecl, branch
+from explorer.search.budget import Budget
 from explorer.search.dfs import explore
 from explorer.search.dpor import Outcomes, explore_dpor
 from explorer.search.oracle import census
+from explorer.search.result import HOLDS, VIOLATED, Result
 
 MAX_THREADS = 4
 MAX_THREAD_STEPS = 5

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from explorer.builder import OpBuilder
 from explorer.catalog import Entry
-from explorer.expr import Expr, Ghost, Shared, eq, ite, land, le, lift, lnot, lt, ne, variables
-from explorer.family import Family, Param, PropertySpec, Scenario
-from explorer.model import DONE, Model, Operation, Property, Thread, VarDecl
+from explorer.lang.builder import OpBuilder
+from explorer.lang.expr import Expr, Ghost, Shared, eq, ite, land, le, lift, lnot, lt, ne, variables
+from explorer.lang.family import Family, Param, PropertySpec, Scenario
+from explorer.lang.model import DONE, Model, Operation, Property, Thread, VarDecl
 
 LINE = "sticky.c:1"
 X, Y, B = Shared("x"), Shared("y"), Ghost("b")

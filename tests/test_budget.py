@@ -7,8 +7,8 @@ import json
 import pytest
 
 from explorer.api import check
-from explorer.budget import Budget
-from explorer.result import HOLDS, INCOMPLETE, VIOLATED
+from explorer.search.budget import Budget
+from explorer.search.result import HOLDS, INCOMPLETE, VIOLATED
 
 EXIT_INCOMPLETE = 3
 

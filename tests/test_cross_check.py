@@ -8,8 +8,8 @@ import pytest
 
 from explorer import cli
 from explorer.api import cross_strategy
-from explorer.result import ERROR, VIOLATED, Failure, Result, Stats
 from explorer.search import STRATEGIES
+from explorer.search.result import ERROR, VIOLATED, Failure, Result, Stats
 
 
 def _last(text: str) -> str:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from explorer.budget import Budget
-from explorer.builder import OpBuilder
-from explorer.expr import Shared, ne
-from explorer.model import DONE, Model, Thread, VarDecl
-from explorer.program import Program
-from explorer.result import DEADLOCK, HOLDS, VIOLATED
+from explorer.compile.program import Program
+from explorer.lang.builder import OpBuilder
+from explorer.lang.expr import Shared, ne
+from explorer.lang.model import DONE, Model, Thread, VarDecl
+from explorer.search.budget import Budget
 from explorer.search.dfs import explore
-from explorer.trace import replay
+from explorer.search.replay import replay
+from explorer.search.result import DEADLOCK, HOLDS, VIOLATED
 from models.srcu import AbstractSrcu
 
 CACHE = pytest.mark.parametrize("cache", [True, False], ids=["stateful", "naive"])

@@ -26,15 +26,15 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from randprog import Comparison, Op, Spec, compare, programs
 
-from explorer.budget import Budget
-from explorer.builder import OpBuilder
-from explorer.expr import Shared, eq
-from explorer.model import Model, Property, Thread, VarDecl
-from explorer.program import Program
-from explorer.result import DEADLOCK, HOLDS, VIOLATED
+from explorer.compile.program import Program
+from explorer.lang.builder import OpBuilder
+from explorer.lang.expr import Shared, eq
+from explorer.lang.model import Model, Property, Thread, VarDecl
+from explorer.search.budget import Budget
 from explorer.search.dfs import explore
 from explorer.search.dpor import Outcomes, explore_dpor
 from explorer.search.oracle import census
+from explorer.search.result import DEADLOCK, HOLDS, VIOLATED
 
 RANDOM = settings(
     max_examples=300,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from explorer.api import prepare
-from explorer.budget import Budget
+from explorer.search.budget import Budget
 from explorer.search.dpor import Outcomes, explore_dpor
 from explorer.search.oracle import census
 

@@ -10,7 +10,7 @@ import pytest
 from common import MUTANTS
 
 from explorer.api import check
-from explorer.explain import _violates
+from explorer.evidence.explain import _violates
 
 
 @pytest.mark.parametrize("mutant", MUTANTS)

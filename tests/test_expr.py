@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from explorer.expr import (
+from explorer.lang.expr import (
     BINARY_OPS,
     MASK,
     BinOp,

@@ -11,12 +11,12 @@ import networkx as nx
 import pytest
 from common import MUTANTS
 
-from explorer import graph as graph_mod
 from explorer.api import prepare
-from explorer.family import BadInput
-from explorer.graph import execution_graph, export, from_outcome
-from explorer.report import why_lines
-from explorer.result import DEADLOCK
+from explorer.evidence import graph as graph_mod
+from explorer.evidence.graph import execution_graph, export, from_outcome
+from explorer.evidence.report import why_lines
+from explorer.lang.family import BadInput
+from explorer.search.result import DEADLOCK
 
 # srcu default model: threads reader0 (nests twice), reader1, updater.
 R0, R1, UP = 0, 1, 2

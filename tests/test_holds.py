@@ -7,14 +7,14 @@ import itertools
 import pytest
 
 from explorer.api import check
-from explorer.budget import Budget
-from explorer.builder import OpBuilder
 from explorer.catalog import load
-from explorer.model import Model, Thread, VarDecl
-from explorer.program import Program
-from explorer.result import DEADLOCK, HOLDS, VIOLATED
+from explorer.compile.program import Program
+from explorer.lang.builder import OpBuilder
+from explorer.lang.model import Model, Thread, VarDecl
+from explorer.search.budget import Budget
 from explorer.search.dfs import explore
-from explorer.trace import replay
+from explorer.search.replay import replay
+from explorer.search.result import DEADLOCK, HOLDS, VIOLATED
 from models.guest_memfd import MUTANTS as PROTOCOL_MUTANTS
 
 # The protocol mutants (the barrier mutants need --srcu impl: tests/test_srcu_impl.py).

@@ -25,10 +25,10 @@ import networkx as nx
 import pytest
 from common import MUTANTS
 
-from explorer import graph as graph_mod
 from explorer.api import check
-from explorer.graph import FORMATS, export, from_outcome
-from explorer.html import KINDS, to_html
+from explorer.evidence import graph as graph_mod
+from explorer.evidence.graph import FORMATS, KINDS, export, from_outcome
+from explorer.evidence.html import to_html
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -197,7 +197,7 @@ def test_script_json_cannot_break_out():
     g.add_node("e1", kind="step", index=1, event=1, thread="t", operation="op", args="",
                step=evil, line="f.c:1", code=evil, reads={"x": evil}, writes={}, locals={},
                chosen=None, fused=False, tags=[], violating=True)
-    text = to_html(g)
+    text = to_html(g, KINDS)
     body = text.split('<script type="application/json" id="graph-data">', 1)[1]
     data_part = body.split("</script>", 1)[0]
     assert "<" not in data_part and ">" not in data_part and "\u2028" not in data_part

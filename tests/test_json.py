@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from explorer import report
-from explorer.result import EXIT_CODES, HOLDS, VIOLATED
+from explorer.evidence import report
+from explorer.search.result import EXIT_CODES, HOLDS, VIOLATED
 
 
 def _keys(text: str) -> list[str]:

@@ -28,14 +28,24 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from langgen import SHAPES, C, G, L, S, Spec, model, op, prop, step, thread
 
-from explorer.budget import Budget
-from explorer.expr import TRUE, Expr, Ghost, eq, ge, ite, land, le, lnot, ne, variables
-from explorer.memory import lower
-from explorer.model import DONE, Choice, Model, ModelError, Step, Switch, Thread, branch, validate
-from explorer.program import Program
-from explorer.result import DEADLOCK, HOLDS, VIOLATED
+from explorer.compile.lowering import lower
+from explorer.compile.program import Program
+from explorer.lang.expr import TRUE, Expr, Ghost, eq, ge, ite, land, le, lnot, ne, variables
+from explorer.lang.model import (
+    DONE,
+    Choice,
+    Model,
+    ModelError,
+    Step,
+    Switch,
+    Thread,
+    branch,
+    validate,
+)
 from explorer.search import run
+from explorer.search.budget import Budget
 from explorer.search.oracle import census
+from explorer.search.result import DEADLOCK, HOLDS, VIOLATED
 
 EXAMPLES = 15
 SHAPE_SETTINGS = settings(

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import pytest
 
 from explorer.api import check
-from explorer.budget import Budget
-from explorer.expr import MASK, Ghost
-from explorer.result import HOLDS, VIOLATED
+from explorer.lang.expr import MASK, Ghost
+from explorer.search.budget import Budget
+from explorer.search.result import HOLDS, VIOLATED
 from models.litmus import BY_NAME, TESTS
 from specs.litmus import NAME
 

@@ -1,4 +1,4 @@
-"""explorer/memory.py as a transformation: what it adds, bounds and waits for,
+"""explorer/compile/lowering.py as a transformation: what it adds, bounds and waits for,
 and how its counterexamples read (its semantics against an independent
 reference are tests/test_memory_model.py; published litmus verdicts are
 tests/test_litmus.py)."""
@@ -11,12 +11,12 @@ from pathlib import Path
 from common import cli
 
 from explorer import api
-from explorer.access import fence, inc, store
-from explorer.builder import OpBuilder
-from explorer.expr import Shared
-from explorer.memory import lower
-from explorer.model import Model, Thread, VarDecl
-from explorer.program import Program
+from explorer.compile.lowering import lower
+from explorer.compile.program import Program
+from explorer.lang.access import fence, inc, store
+from explorer.lang.builder import OpBuilder
+from explorer.lang.expr import Shared
+from explorer.lang.model import Model, Thread, VarDecl
 
 
 def _thread(name: str, build) -> Thread:  # type: ignore[no-untyped-def]
@@ -129,7 +129,7 @@ def test_cli_unknown_memory_model_is_one_line(tmp_path: Path) -> None:
 
 
 def test_store_buffering_counterexample_names_the_stale_read() -> None:
-    from explorer.memory import stale_reads
+    from explorer.compile.lowering import stale_reads
 
     out = api.check(mutant="no-mb-in-read-lock", srcu="impl", memory_model="tso")
     assert out.result.verdict == "violated" and out.trace is not None
@@ -142,8 +142,8 @@ def test_store_buffering_counterexample_names_the_stale_read() -> None:
 
 
 def test_own_buffer_reads_are_shown_and_are_not_stale() -> None:
-    from explorer.memory import stale_reads
-    from explorer.trace import replay
+    from explorer.compile.lowering import stale_reads
+    from explorer.search.replay import replay
 
     def store_then_load(b: OpBuilder) -> None:
         b.add("w", "l", "x = 1", next="r", **store("x", 1))

@@ -1,6 +1,6 @@
-"""TSO and PSO (explorer/memory.py) against an independent reference, and DPOR on them.
+"""TSO and PSO (explorer/compile/lowering.py) against an independent reference, and DPOR on them.
 
-explorer/memory.py lowers a model to a sequentially consistent one whose
+explorer/compile/lowering.py lowers a model to a sequentially consistent one whose
 store buffers are shared variables and whose flushes are daemon threads.
 tests/memref.py interprets the same random programs directly on the
 machines' definitions (explicit store buffers, every reachable state). For
@@ -27,11 +27,11 @@ from memref import MODELS, Outcome, run
 from randprog import REGISTER_BASE, Op, Spec, programs
 from weakcheck import check_weak, outcomes
 
-from explorer.builder import OpBuilder
-from explorer.expr import Shared, eq
-from explorer.memory import lower
-from explorer.model import Model, ModelError, Thread, VarDecl, branch
-from explorer.program import Program
+from explorer.compile.lowering import lower
+from explorer.compile.program import Program
+from explorer.lang.builder import OpBuilder
+from explorer.lang.expr import Shared, eq
+from explorer.lang.model import Model, ModelError, Thread, VarDecl, branch
 
 WEAK = settings(
     max_examples=400,

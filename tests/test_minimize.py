@@ -6,9 +6,9 @@ import pytest
 from common import MUTANTS
 
 from explorer.api import check, prepare
-from explorer.result import VIOLATED
 from explorer.search.minimize import context_switches, fewest_switches
-from explorer.trace import replay
+from explorer.search.replay import replay
+from explorer.search.result import VIOLATED
 
 
 @pytest.mark.parametrize("mutant", MUTANTS)

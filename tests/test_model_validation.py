@@ -7,13 +7,22 @@ from collections.abc import Callable
 
 import pytest
 
-from explorer.budget import Budget
-from explorer.builder import OpBuilder
-from explorer.expr import MASK, Ghost, Local, Shared, eq, evaluate, ne
-from explorer.model import DONE, Model, ModelError, Operation, Property, Thread, VarDecl, validate
-from explorer.program import Program
-from explorer.result import ERROR, HOLDS
+from explorer.compile.program import Program
+from explorer.lang.builder import OpBuilder
+from explorer.lang.expr import MASK, Ghost, Local, Shared, eq, evaluate, ne
+from explorer.lang.model import (
+    DONE,
+    Model,
+    ModelError,
+    Operation,
+    Property,
+    Thread,
+    VarDecl,
+    validate,
+)
+from explorer.search.budget import Budget
 from explorer.search.dfs import explore
+from explorer.search.result import ERROR, HOLDS
 
 SHARED = {"x": VarDecl(), "y": VarDecl()}
 GHOSTS = {"g": VarDecl()}

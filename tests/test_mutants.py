@@ -6,9 +6,9 @@ import pytest
 from common import MUTANTS
 
 from explorer.catalog import load
-from explorer.report import why_lines
-from explorer.result import HOLDS, VIOLATED
-from explorer.trace import replay
+from explorer.evidence.report import why_lines
+from explorer.search.replay import replay
+from explorer.search.result import HOLDS, VIOLATED
 from models.srcu_impl import BARRIER_MUTANT_NAMES
 
 NO_CHANGE = "no-change-after-freeze"

@@ -10,17 +10,17 @@ from hypothesis import HealthCheck, given, settings
 from randprog import Spec, programs
 
 from explorer.api import Setup
-from explorer.budget import Budget
-from explorer.builder import OpBuilder
-from explorer.expr import Local, Shared, eq, ge
-from explorer.family import BadInput
-from explorer.model import DONE, Model, Operation, Property, Thread, VarDecl
-from explorer.program import Program
-from explorer.result import DEADLOCK, HOLDS, INCOMPLETE, VIOLATED
+from explorer.compile.program import Program
+from explorer.lang.builder import OpBuilder
+from explorer.lang.expr import Local, Shared, eq, ge
+from explorer.lang.family import BadInput
+from explorer.lang.model import DONE, Model, Operation, Property, Thread, VarDecl
+from explorer.search.budget import Budget
 from explorer.search.dfs import explore
+from explorer.search.replay import replay
+from explorer.search.result import DEADLOCK, HOLDS, INCOMPLETE, VIOLATED
 from explorer.smt.cfg import longest_execution
 from explorer.smt.prove import Proof, prove_program
-from explorer.trace import replay
 
 
 def _setup(name: str) -> Setup:
@@ -125,7 +125,7 @@ def test_choice_and_locals_are_encoded() -> None:
     """A choice among values; a local carries it; the property fails for one value only."""
     b = OpBuilder("pick")
     v = b.local("v")
-    from explorer.model import Choice
+    from explorer.lang.model import Choice
 
     b.add("choose", "c.c:1", "v = any of 3, 7, 9", choose=Choice("v", (3, 7, 9)), next="store")
     b.add("store", "c.c:2", "x = v * 2", writes=["x"], update={Shared("x"): Local("v") * 2})
@@ -207,7 +207,7 @@ def test_locals_of_two_operations_with_one_name_stay_apart() -> None:
 def test_a_disagreement_with_the_explorer_is_an_internal_error(monkeypatch) -> None:
     """If z3's run does not violate when the explorer replays it, prove says so (ERROR,
     exit 2), never VIOLATED: here the schedule is cut short behind z3's back."""
-    from explorer.result import ERROR
+    from explorer.search.result import ERROR
     from explorer.smt import prove as prove_mod
 
     real = prove_mod.schedule_from_model

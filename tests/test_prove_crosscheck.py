@@ -11,9 +11,8 @@ from __future__ import annotations
 import pytest
 from common import MUTANTS
 
-from explorer.api import check
-from explorer.result import VIOLATED
-from explorer.smt.prove import prove
+from explorer.api import check, prove
+from explorer.search.result import VIOLATED
 
 CASES = [("guest_memfd", "tiny", m) for m in (None, *MUTANTS)] + [
     ("guest_memfd", "small", m) for m in (None, "no-synchronize", "fallocate-unchecked")

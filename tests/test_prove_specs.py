@@ -6,10 +6,9 @@ import json
 
 import pytest
 
-from explorer.api import check
-from explorer.family import BadInput
-from explorer.result import HOLDS, VIOLATED
-from explorer.smt.prove import prove
+from explorer.api import check, prove
+from explorer.lang.family import BadInput
+from explorer.search.result import HOLDS, VIOLATED
 from models.guest_memfd import EINVAL, EOPNOTSUPP, EPERM
 from specs import fallocate_proof, flag_layout
 

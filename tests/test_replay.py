@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from common import cli
 
-from explorer import api, schedule
-from explorer.family import BadInput
-from explorer.model import ModelError
+from explorer import api
+from explorer.evidence import schedule
+from explorer.lang.family import BadInput
+from explorer.lang.model import ModelError
 from models.guest_memfd import MUTANTS
 
 MUTANT_NAMES = [m.name for m in MUTANTS]
@@ -128,7 +129,7 @@ def test_round_trip(tmp_path, violation):
     assert json.loads(path.read_text()) == sf.to_json()
     with pytest.raises(BadInput, match="already exists"):
         schedule.save(sf, path)
-    again = schedule.replay_file(back)
+    again = api.replay_schedule(back)
     assert again.result.verdict == "violated"
     assert again.result.failure == violation.result.failure
     assert again.trace == violation.trace
@@ -246,4 +247,4 @@ def test_divergence_is_a_model_error(violation):
     bad[0] = schedule.ScheduleStep(bad[0].thread, bad[0].choice, "elsewhere", bad[0].line)
     changed = schedule.ScheduleFile(**{**sf.to_json(), "steps": tuple(bad)})
     with pytest.raises(ModelError, match=r"diverges at step 1: expected .* at elsewhere"):
-        schedule.replay_file(changed)
+        api.replay_schedule(changed)

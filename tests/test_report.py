@@ -6,7 +6,7 @@ import pytest
 from common import MUTANTS
 
 from explorer.api import check
-from explorer.report import WIDTH, columns, swimlane, text
+from explorer.evidence.report import WIDTH, columns, swimlane, text
 
 
 @pytest.mark.parametrize("mutant", MUTANTS)

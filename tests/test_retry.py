@@ -15,15 +15,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from explorer.budget import Budget
-from explorer.builder import OpBuilder
-from explorer.expr import Ghost, Local, Shared, eq, lor, ne
-from explorer.model import DONE, Model, ModelError, Operation, Thread, VarDecl, branch
-from explorer.program import Program
-from explorer.result import DEADLOCK
+from explorer.compile.program import Program
+from explorer.lang.builder import OpBuilder
+from explorer.lang.expr import Ghost, Local, Shared, eq, lor, ne
+from explorer.lang.model import DONE, Model, ModelError, Operation, Thread, VarDecl, branch
 from explorer.search import run
+from explorer.search.budget import Budget
 from explorer.search.dpor import Outcomes, explore_dpor
 from explorer.search.oracle import census
+from explorer.search.result import DEADLOCK
 
 COUNTERS = ("c0", "c1")
 WriterOp = tuple[str, int, int]  # ("inc" | "store", counter index, value)

@@ -6,8 +6,8 @@ import z3
 from hypothesis import HealthCheck, given, settings
 from test_expr import NAMES, exprs, states
 
-from explorer.expr import Expr, Local, evaluate
-from explorer.smt.terms import bv, to_bool, to_bv
+from explorer.lang.expr import Expr, Local, evaluate
+from explorer.lang.terms import bv, to_bool, to_bv
 
 SETTINGS = settings(max_examples=400, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow])

@@ -12,15 +12,15 @@ from __future__ import annotations
 import pytest
 
 from explorer.api import Setup, prepare
-from explorer.budget import Budget
-from explorer.builder import OpBuilder
-from explorer.expr import Local, Shared, eq, land, lnot
-from explorer.model import DONE, Choice, Model, Property, Thread, VarDecl
-from explorer.program import Program
-from explorer.result import HOLDS, VIOLATED
+from explorer.compile.program import Program
+from explorer.lang.builder import OpBuilder
+from explorer.lang.expr import Local, Shared, eq, land, lnot
+from explorer.lang.model import DONE, Choice, Model, Property, Thread, VarDecl
 from explorer.search import run
+from explorer.search.budget import Budget
 from explorer.search.dpor import Outcomes, explore_dpor
 from explorer.search.oracle import census
+from explorer.search.result import HOLDS, VIOLATED
 from explorer.smt.prove import prove_program
 
 X0, X1 = Shared("x0"), Shared("x1")

@@ -8,10 +8,10 @@ from functools import cache
 import pytest
 
 from explorer.api import Outcome, check
-from explorer.budget import Budget
-from explorer.builder import OpBuilder
-from explorer.model import DONE, Step
-from explorer.result import DEADLOCK, HOLDS, VIOLATED
+from explorer.lang.builder import OpBuilder
+from explorer.lang.model import DONE, Step
+from explorer.search.budget import Budget
+from explorer.search.result import DEADLOCK, HOLDS, VIOLATED
 from models.srcu_impl import BARRIER_MUTANTS, CHANGES, ImplSrcu, removed_by
 
 

@@ -1,4 +1,4 @@
-"""A sticky invariant is proved sticky before anything runs (explorer/sticky.py).
+"""A sticky invariant is proved sticky before anything runs (explorer/compile/sticky.py).
 
 Partial-order reduction does not order the steps that write what a sticky
 invariant reads, so a wrong `sticky=True` would make the default strategy
@@ -14,14 +14,15 @@ import pytest
 import sticky_models
 from common import ROOT
 
-from explorer import api, catalog, cli, sticky
-from explorer.budget import Budget
-from explorer.expr import Ghost, Shared, eq, ite, land, ne
-from explorer.family import BadInput
-from explorer.model import Model, ModelError, Property
-from explorer.program import Program
-from explorer.result import HOLDS, VIOLATED
+from explorer import api, catalog, cli
+from explorer.compile import sticky
+from explorer.compile.program import Program
+from explorer.lang.expr import Ghost, Shared, eq, ite, land, ne
+from explorer.lang.family import BadInput
+from explorer.lang.model import Model, ModelError, Property
 from explorer.search import run
+from explorer.search.budget import Budget
+from explorer.search.result import HOLDS, VIOLATED
 
 
 def _refused(model: Model, step: str) -> str:
@@ -51,7 +52,7 @@ def test_reproducer_refused_by_program():
 
 def test_reproducer_is_the_soundness_bug(monkeypatch):
     """Without the check, the reductions miss the violation brute force finds."""
-    monkeypatch.setattr("explorer.program.check_sticky", lambda program: None)
+    monkeypatch.setattr("explorer.compile.program.check_sticky", lambda program: None)
     program = Program(sticky_models.reproducer())
     verdicts = {s: run(s, program, Budget()).verdict
                 for s in ("naive", "stateful", "optimal", "dpor")}
@@ -76,7 +77,7 @@ def test_latch_forms_accepted_without_z3(form, monkeypatch):
     def no_z3(*args: object) -> None:
         raise AssertionError("z3 asked")
 
-    monkeypatch.setattr("explorer.sticky._prove", no_z3)
+    monkeypatch.setattr("explorer.compile.sticky._prove", no_z3)
     b, x = Ghost("b"), Shared("x")
     latches = {"ne": ite(ne(b, 0), b, 5), "eq": ite(eq(b, 0), 5, b),
                "reversed": ite(ne(0, b), b, 5)}

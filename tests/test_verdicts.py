@@ -1,10 +1,10 @@
-"""The verdict matrix generator (specs/verdicts.py): cells come from the explorer."""
+"""The verdict matrix generator (explorer/tools/verdicts.py): cells come from the explorer."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
 
-from specs.verdicts import NOTES, check_cell, markdown
+from explorer.tools.verdicts import NOTES, check_cell, markdown
 
 
 def test_cells_are_decided_by_the_explorer() -> None:

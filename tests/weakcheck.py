@@ -2,7 +2,7 @@
 
 For each of sc, tso and pso, the final and deadlock outcomes of the reference
 interpreter (memref, written from the machines' definitions) must equal those
-the census and optimal DPOR reach on the lowered model (explorer/memory.py);
+the census and optimal DPOR reach on the lowered model (explorer/compile/lowering.py);
 and on tso and pso every strategy must agree with the census on the lowered
 model (randprog.compare: optimal one execution per Mazurkiewicz class).
 """
@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from memref import MODELS, Outcome, run
 from randprog import VARS, Comparison, Spec, compare, register
 
-from explorer.budget import Budget
-from explorer.expr import Ghost, Shared
-from explorer.memory import lower
-from explorer.program import Program, State
+from explorer.compile.lowering import lower
+from explorer.compile.program import Program, State
+from explorer.lang.expr import Ghost, Shared
+from explorer.search.budget import Budget
 from explorer.search.dpor import Outcomes, explore_dpor
 from explorer.search.oracle import census
 

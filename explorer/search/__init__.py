@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..budget import Budget
-from ..program import Program
-from ..result import Result
+from ..compile.program import Program
+from .budget import Budget
 from .dfs import explore
 from .dpor import explore_dpor
 from .random_walk import explore_random
+from .result import Result
 
 Strategy = Callable[[Program, Budget, bool | None], Result]
 

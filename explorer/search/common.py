@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..budget import Budget, Meter, OutOfBudget
-from ..model import ModelError
-from ..program import Program, State, Transition
-from ..result import (
+from ..compile.program import Program, State, Transition
+from ..lang.model import ModelError
+from .budget import Budget, Meter, OutOfBudget
+from .result import (
     DEADLOCK,
     DEADLOCK_TEXT,
     ERROR,

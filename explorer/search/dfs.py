@@ -9,11 +9,11 @@ execution that can run forever) as a model error.
 
 from __future__ import annotations
 
-from ..budget import Budget, Meter, OutOfBudget
-from ..model import ModelError
-from ..program import Program, Transition
-from ..result import Failure, Result, Stats
+from ..compile.program import Program, Transition
+from ..lang.model import ModelError
+from .budget import Budget, Meter, OutOfBudget
 from .common import CUT_OFF, Found, conclude, end_of_run
+from .result import Failure, Result, Stats
 
 
 def _ordered(trans: list[Transition], last: int) -> list[Transition]:

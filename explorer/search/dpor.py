@@ -10,7 +10,7 @@ Two strategies share this machinery (Abdulla, Aronis, Jonsson, Sagonas,
   with many races they grow with the number of executions still to explore,
   where ``dpor`` needs memory proportional to the depth of one execution.
 
-Dependency comes from the steps' declared footprints (explorer.program): two
+Dependency comes from the steps' declared footprints (explorer.compile.program): two
 events of different threads conflict when one writes a location the other
 reads or writes. Happens-before is kept incrementally in vector clocks.
 
@@ -63,11 +63,11 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 
-from ..budget import Budget, Meter, OutOfBudget
-from ..model import ModelError
-from ..program import CompiledStep, Program, State, Transition
-from ..result import Failure, Result, Stats
+from ..compile.program import CompiledStep, Program, State, Transition
+from ..lang.model import ModelError
+from .budget import Budget, Meter, OutOfBudget
 from .common import CUT_OFF, DEADLOCKED, FINISHED, Found, conclude, end_of_run
+from .result import Failure, Result, Stats
 
 # An event as DPOR sees it: thread, chosen value (None: no choice), read mask, write mask.
 Event = tuple[int, int | None, int, int]

@@ -14,8 +14,8 @@ import heapq
 from dataclasses import replace
 from itertools import count
 
-from ..model import Model, Thread
-from ..program import Program, Transition
+from ..compile.program import Program, Transition
+from ..lang.model import Model, Thread
 from .common import failure_in
 
 DEFAULT_STATE_LIMIT = 200_000

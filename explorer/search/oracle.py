@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..program import Program
+from ..compile.program import Program
 from .common import end_of_run
 from .dpor import Event, Outcomes, dependent
 

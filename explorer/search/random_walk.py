@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import random
 
-from ..budget import Budget, Meter, OutOfBudget
-from ..model import ModelError
-from ..program import Program, Transition
-from ..result import Failure, Result, Stats
+from ..compile.program import Program, Transition
+from ..lang.model import ModelError
+from .budget import Budget, Meter, OutOfBudget
 from .common import CUT_OFF, Found, conclude, end_of_run
+from .result import Failure, Result, Stats
 
 DEFAULT_RUNS = 1000
 

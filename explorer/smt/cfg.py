@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..model import DONE, Switch
-from ..program import THREAD_DONE, Program
+from ..compile.program import THREAD_DONE, Program
+from ..lang.model import DONE, Switch
 
 
 @dataclass(frozen=True)

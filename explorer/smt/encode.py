@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 
 import z3
 
-from ..expr import WIDTH, Ghost, Local, Shared, Var
-from ..model import DONE, ModelError, Switch, VarDecl
-from ..program import THREAD_DONE, CompiledStep, Program, Transition
+from ..compile.program import THREAD_DONE, CompiledStep, Program, Transition
+from ..lang.expr import WIDTH, Ghost, Local, Shared, Var
+from ..lang.model import DONE, ModelError, Switch, VarDecl
+from ..lang.terms import Env, to_bool, to_bv
 from .cfg import ThreadFlow, thread_flow
-from .terms import Env, to_bool, to_bv
 
 PC_WIDTH = 16
 PC_DONE = (1 << PC_WIDTH) - 1  # THREAD_DONE as a pc bit-vector

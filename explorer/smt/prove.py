@@ -12,19 +12,19 @@ in one of them: the verdict is ERROR, never VIOLATED.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import z3
 
-from .. import api
-from ..expr import Var, evaluate, variables
-from ..family import BadInput
-from ..model import ModelError, Property
-from ..program import Program, State, Transition
-from ..result import DEADLOCK, ERROR, HOLDS, INCOMPLETE, VIOLATED, Failure, Result, Stats
+from ..compile.program import Program, State, Transition
+from ..lang.expr import Var, evaluate, variables
+from ..lang.family import BadInput
+from ..lang.model import ModelError, Property
 from ..search.common import failure_in
-from ..trace import replay
+from ..search.outcome import Outcome, Setup
+from ..search.replay import replay
+from ..search.result import DEADLOCK, ERROR, HOLDS, INCOMPLETE, VIOLATED, Failure, Result, Stats
 from .cfg import Longest, longest_execution
 from .encode import input_values, schedule_from_model, unroll, violations
 
@@ -35,7 +35,7 @@ STRATEGY = "z3-bmc"
 class Proof:
     """A prove run: the usual Outcome plus what only BMC has."""
 
-    outcome: api.Outcome
+    outcome: Outcome
     bound: int
     longest: Longest
     inputs: dict[str, int]  # symbolic inputs: the values of the counterexample
@@ -61,23 +61,18 @@ def check_bound(bound: int | None) -> None:
         raise BadInput(f"--bound {bound}: must be at least 1")
 
 
-def prove(
-    model: str | None = None,
-    scenario: str | None = None,
-    settings: Mapping[str, str] | None = None,
-    mutant: str | None = None,
-    srcu: str = "abstract",
-    memory_model: str = "sc",
-    bound: int | None = None,
-) -> Proof:
-    check_bound(bound)
-    setup, program = api.prepare(model, scenario, settings, mutant, srcu, memory_model)
-    return prove_program(setup, program, bound, dict(settings or {}))
+# Rebuilds the model of a setup with other parameters (api.prepare's work): the
+# concrete model for z3's values of the symbolic inputs.
+Rebuild = Callable[[Setup, dict[str, str]], tuple[Setup, Program]]
 
 
 def prove_program(
-    setup: api.Setup, program: Program, bound: int | None, settings: dict[str, str]
+    setup: Setup, program: Program, bound: int | None, settings: dict[str, str],
+    rebuild: Rebuild | None = None,
 ) -> Proof:
+    """Proves `program` (as built for `setup` with `settings`) up to `bound` events, by
+    default its longest execution; `rebuild` turns a counterexample with symbolic
+    inputs into its concrete model (api.prove passes one)."""
     check_bound(bound)
     longest = longest_execution(program)
     if bound is None:
@@ -101,7 +96,7 @@ def prove_program(
     solved = time.perf_counter()
     checked = [p.name for p in program.invariants + program.finals] + [DEADLOCK]
     stats = Stats(states=bound + 1, seconds=solved - start)
-    proof = Proof(api.Outcome(setup, Result(HOLDS, STRATEGY, stats, properties=checked), program),
+    proof = Proof(Outcome(setup, Result(HOLDS, STRATEGY, stats, properties=checked), program),
                   bound, longest, {}, solved - encoded, encoded - start)
     result = proof.outcome.result
     if answer == z3.unknown:
@@ -117,7 +112,8 @@ def prove_program(
     schedule = schedule_from_model(u, m)
     proof.inputs = input_values(u, m)
     _confirm(proof, schedule, {name for name, term in bad.terms.items()
-                               if z3.is_true(m.eval(term, model_completion=True))}, settings)
+                               if z3.is_true(m.eval(term, model_completion=True))}, settings,
+             rebuild)
     return proof
 
 
@@ -128,17 +124,17 @@ def _longest_text(longest: Longest) -> str:
 
 
 def _confirm(proof: Proof, schedule: list[Transition], z3_says: set[str],
-             settings: dict[str, str]) -> None:
+             settings: dict[str, str], rebuild: Rebuild | None) -> None:
     """Replays z3's run in the explorer; the two must agree on a violation."""
     outcome, result = proof.outcome, proof.outcome.result
     program = outcome.program
     assert program is not None
     if proof.inputs:  # rebuild the model with z3's values for the symbolic inputs
-        s = outcome.setup
         concrete = {**settings, **{k: str(v) for k, v in proof.inputs.items()}}
         try:
-            setup, program = api.prepare(s.model, s.scenario, concrete, s.mutant, s.srcu,
-                                         s.memory_model)
+            if rebuild is None:
+                raise BadInput("nothing to rebuild the model with")
+            setup, program = rebuild(outcome.setup, concrete)
         except (BadInput, ModelError) as err:
             result.verdict = ERROR
             result.reason = f"internal: z3's inputs {proof.inputs} do not build a model: {err}"
@@ -208,7 +204,7 @@ def _holds(program: Program, s: State, prop: Property) -> bool:
     return evaluate(prop.expr, lookup) != 0
 
 
-def concrete_setup(proof: Proof) -> api.Setup:
+def concrete_setup(proof: Proof) -> Setup:
     """The setup with z3's values for the symbolic inputs (for schedule files)."""
     s = proof.outcome.setup
     return replace(s, values={**s.values, **proof.inputs})

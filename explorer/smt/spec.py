@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..result import EXIT_CODES, HOLDS
+from ..search.result import EXIT_CODES, HOLDS
 
 
 @dataclass

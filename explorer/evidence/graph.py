@@ -39,10 +39,11 @@ from typing import Any
 
 import networkx as nx
 
-from .family import BadInput
-from .program import Program, StepRecord, Transition, render
-from .result import DEADLOCK, Failure
-from .trace import replay
+from ..compile.program import Program, StepRecord, Transition, render
+from ..lang.family import BadInput
+from ..search.replay import replay
+from ..search.result import DEADLOCK, Failure
+from .html import to_html
 
 KINDS = ("po", "rf", "co", "fr", "hb", "gp")
 EDGE_STYLE = {
@@ -278,7 +279,7 @@ def check_format(path: str | Path) -> None:
 
 def export(graph: nx.MultiDiGraph, path: str | Path) -> None:
     """Writes the graph as .dot, .graphml, .json (node-link), .svg (via Graphviz)
-    or .html (self-contained page, see explorer.html)."""
+    or .html (self-contained page, see explorer.evidence.html)."""
     path = Path(path)
     ext = path.suffix.lower()
     check_format(path)
@@ -290,9 +291,7 @@ def export(graph: nx.MultiDiGraph, path: str | Path) -> None:
         data = nx.node_link_data(graph, edges="edges")
         path.write_text(json.dumps(data, indent=2) + "\n")
     elif ext == ".html":
-        from .html import to_html  # html imports this module's KINDS
-
-        path.write_text(to_html(graph), encoding="utf-8")
+        path.write_text(to_html(graph, KINDS), encoding="utf-8")
     elif ext == ".svg":
         dot = shutil.which("dot")
         if dot is None:

@@ -21,8 +21,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .args import OneLineParser, positive_int
-from .budget import Budget
+from ..args import OneLineParser, positive_int
+from ..search.budget import Budget
 
 STRATEGIES = ("naive", "stateful", "dpor", "optimal")
 NAIVE_TIMEOUT = 20.0  # seconds; naive past this is reported as not finished
@@ -69,7 +69,7 @@ class Suite:
 
 
 def load_suite(module: str | None = None) -> Suite:
-    name = module or os.environ.get("EXPLORER_BENCH", "specs.bench_suite")
+    name = module or os.environ.get("EXPLORER_BENCH", "explorer.tools.bench_suite")
     suite = importlib.import_module(name).SUITE
     assert isinstance(suite, Suite)
     return suite
@@ -98,8 +98,8 @@ def measure(
     model: str, settings: Mapping[str, str], strategy: str, budget: Budget,
     memory_model: str = "sc", srcu: str = "abstract",
 ) -> dict[str, Any]:
-    from .api import prepare
-    from .search import run
+    from ..api import prepare
+    from ..search import run
 
     _, program = prepare(model, settings=settings, srcu=srcu, memory_model=memory_model)
     base_kb = peak_rss_kb()
@@ -117,7 +117,7 @@ def measure(
 
 
 def _worker(spec: dict[str, Any]) -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "explorer.bench", "--worker", json.dumps(spec)]
+    cmd = [sys.executable, "-m", "explorer.tools.bench", "--worker", json.dumps(spec)]
     try:
         out = subprocess.run(
             cmd, capture_output=True, text=True, check=True,
@@ -290,8 +290,8 @@ def markdown(suite: Suite, data: dict[str, Any], plot_name: str | None) -> str:
             "",
             "## Memory models and Linux's SRCU algorithm",
             "",
-            "The same scenarios under TSO/PSO (store buffers, explorer/memory.py) and with "
-            "`--srcu impl` (srcutree.c's counters, scans and barriers), optimal DPOR. "
+            "The same scenarios under TSO/PSO (store buffers, explorer/compile/lowering.py) and "
+            "with `--srcu impl` (srcutree.c's counters, scans and barriers), optimal DPOR. "
             "The last column compares with the same case under the abstract SRCU and SC, "
             "measured in the same run.",
             "",
@@ -447,7 +447,7 @@ def main(argv: list[str] | None = None) -> int:
     png = out / "bench.png"
     drawn = plot(suite, data, png)
     md = markdown(suite, data, png.name if drawn else None)
-    from .smt.bench import section  # z3 prove against DPOR, rows from PROVE_CASES
+    from .prove_bench import section  # z3 prove against DPOR, rows from PROVE_CASES
 
     md += "\n" + section(args.quick, repeats)
     (out / "bench.md").write_text(md)

@@ -1,4 +1,6 @@
-"""Expressions (explorer/expr.py) as z3 bit-vector terms, with `evaluate`'s semantics.
+"""Expressions (explorer/lang/expr.py) as z3 bit-vector terms, with `evaluate`'s semantics
+(in the language's room: the sticky check at load and the smt encoding both use it;
+z3 loads only when this module is imported).
 
 Values are 64-bit bit-vectors. Comparisons and logic yield 0/1 in the
 explorer; here they are built as z3 Bools when the context wants a Bool
@@ -12,7 +14,7 @@ from collections.abc import Callable
 
 import z3
 
-from ..expr import WIDTH, BinOp, Const, Expr, Ghost, Ite, Local, Shared, UnOp, Var
+from .expr import WIDTH, BinOp, Const, Expr, Ghost, Ite, Local, Shared, UnOp, Var
 
 Env = Callable[[Var], z3.BitVecRef]
 

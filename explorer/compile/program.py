@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .expr import TRUE, BinOp, Expr, Ghost, Local, Shared, Var, evaluate, to_python, variables
-from .model import (
+from ..lang.expr import TRUE, BinOp, Expr, Ghost, Local, Shared, Var, evaluate, to_python, variables
+from ..lang.model import (
     DONE,
     Model,
     ModelError,
@@ -28,7 +28,7 @@ from .model import (
     VarDecl,
     validate,
 )
-from .retry import exit_condition
+from ..lang.retry import exit_condition
 from .sticky import check_sticky
 
 THREAD_DONE = -1
@@ -366,7 +366,7 @@ class Program:
         attempt would now leave its loop.
 
         Retrying a loop that only reads (a scan that found readers) is never
-        explored; explorer/retry.py checks, on load, that a failed attempt
+        explored; explorer/lang/retry.py checks, on load, that a failed attempt
         leaves no trace. Removing it from this run gives a run in which the
         thread's attempt can come here instead, and succeed: another run,
         which the explorer reaches on its own (the attempt's loads race with

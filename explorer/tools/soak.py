@@ -1,6 +1,6 @@
 """Soak run: random programs of every shape class, every engine against the census.
 
-    python -m specs.soak [--programs N] [--shapes A,B] [--seed S] [--jobs J]
+    python -m explorer.tools.soak [--programs N] [--shapes A,B] [--seed S] [--jobs J]
                          [--out reports/soak.json] [--shrink-seconds T] [--max-shrinks K]
 
 Draws N programs PER shape class with tests/langgen.py (program i of class C
@@ -36,7 +36,7 @@ from tqdm import tqdm
 
 from explorer.args import OneLineParser, positive_int
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TESTS = ROOT / "tests"
 COUNTS = ("classes", "schedules", "optimal", "dpor", "dpor_sleep_blocked")
 PROVE_EVERY = 4  # z3 is the slowest check: on one program in four (those small enough)
@@ -62,7 +62,7 @@ def _seed(text: str) -> int:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     shapes = _tests()[0].SHAPES
-    p = OneLineParser(prog="python -m specs.soak", description=__doc__.split("\n\n")[0])
+    p = OneLineParser(prog="python -m explorer.tools.soak", description=__doc__.split("\n\n")[0])
     p.add_argument("--programs", type=positive_int, default=10_000,
                    help="how many per shape class (default 10000)")
     p.add_argument("--shapes", default=",".join(shapes),

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .memory import fold_buffers
-from .model import ModelError
-from .program import Program, State, StepRecord, Transition
+from ..compile.lowering import fold_buffers
+from ..compile.program import Program, State, StepRecord, Transition
+from ..lang.model import ModelError
 
 
 def replay(

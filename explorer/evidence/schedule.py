@@ -15,18 +15,15 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from . import __version__, api
-from .family import BadInput
-from .program import Program, Transition
-from .result import DEADLOCK, HOLDS, VIOLATED, Result, Stats
-from .search.common import failure_in
-from .trace import replay
+from .. import __version__
+from ..lang.family import BadInput
+from ..search.outcome import Outcome
+from ..search.result import VIOLATED
 
 SCHEMA = 1
 NOT_REPRODUCED = "schedule ran to its end without a violation"
@@ -84,7 +81,7 @@ def _param_text(value: Any) -> str:
     return str(value)
 
 
-def from_outcome(outcome: api.Outcome) -> ScheduleFile:
+def from_outcome(outcome: Outcome) -> ScheduleFile:
     """The schedule file of a violation (ValueError if the outcome is not one)."""
     r, s, prog = outcome.result, outcome.setup, outcome.program
     if r.verdict != VIOLATED or r.failure is None or r.schedule is None or prog is None:
@@ -204,7 +201,8 @@ def _parse(doc: Any) -> ScheduleFile:
 
 
 def load(path: str | Path) -> ScheduleFile:
-    """Reads and checks a schedule file, including that the model has its threads.
+    """Reads and checks a schedule file (api.load_schedule also checks that the model
+    has its threads).
 
     Every problem is a BadInput of one line naming the file.
     """
@@ -223,64 +221,12 @@ def load(path: str | Path) -> ScheduleFile:
         sf = _parse(doc)
     except BadInput as err:
         raise BadInput(f"{p}: {err}") from None
-    sf = replace(sf, source=str(p))
-    _program(sf)  # the model exists and has every thread named
-    return sf
-
-
-def _where(sf: ScheduleFile) -> str:
-    return f"{sf.source}: " if sf.source else "schedule: "
-
-
-def _program(sf: ScheduleFile) -> tuple[api.Setup, Program, list[Transition]]:
-    """Rebuilds the model as recorded; the schedule as (thread index, choice) pairs."""
-    try:
-        setup, program = api.prepare(
-            sf.model, sf.scenario, settings=sf.parameters, mutant=sf.mutant, srcu=sf.srcu,
-            memory_model=sf.memory_model,
-        )
-    except BadInput as err:
-        raise BadInput(f"{_where(sf)}{err}") from None
-    index = {t.name: i for i, t in enumerate(program.threads)}
-    schedule: list[Transition] = []
-    for i, st in enumerate(sf.steps, 1):
-        if st.thread not in index:
-            known = ", ".join(index)
-            raise BadInput(
-                f"{_where(sf)}step {i}: no thread {st.thread!r} in model {setup.model}, "
-                f"scenario {setup.scenario} (threads: {known})"
-            )
-        schedule.append((index[st.thread], st.choice))
-    return setup, program, schedule
-
-
-def replay_file(sf: ScheduleFile) -> api.Outcome:
-    """Re-executes a schedule file: VIOLATED when its violation reproduces, HOLDS with
-    reason NOT_REPRODUCED when it runs to its end without one. Raises BadInput for a
-    file that does not fit (unknown names) and ModelError "schedule diverges at step
-    N: ..." when the model no longer runs the recorded steps."""
-    start = time.perf_counter()
-    setup, program, schedule = _program(sf)
-    records, state = replay(program, schedule, [(st.step, st.line) for st in sf.steps])
-    checked = [p.name for p in program.invariants + program.finals] + [DEADLOCK]
-    failure = failure_in(program, state)
-    if failure is not None and not schedule and not failure.detail:
-        failure = replace(failure, detail="in the initial state")
-    n = len(schedule)
-    stats = Stats(executions=1, schedules=1, states=n + 1, events=n,
-                  seconds=time.perf_counter() - start)
-    if failure is None:
-        result = Result(HOLDS, REPLAY_STRATEGY, stats, None, list(schedule), NOT_REPRODUCED,
-                        checked)
-        return api.Outcome(setup, result, program, records, state)
-    result = Result(VIOLATED, REPLAY_STRATEGY, stats, failure, list(schedule), "", checked,
-                    sf.minimal)
-    return api.Outcome(setup, result, program, records, state)
+    return replace(sf, source=str(p))
 
 
 __all__ = [
     "NOT_REPRODUCED", "SCHEMA", "ScheduleFile", "ScheduleStep", "from_outcome", "load",
-    "replay_file", "save", "save_new",
+    "save", "save_new",
 ]
 
 
@@ -290,7 +236,7 @@ def refuse_existing(path: str | None) -> None:
         raise BadInput(f"--schedule-out {path}: file exists (will not overwrite it)")
 
 
-def save_violation(outcome: api.Outcome, path: str | None) -> str:
+def save_violation(outcome: Outcome, path: str | None) -> str:
     """Writes the violating run's schedule to `path`, or under a new name; returns it."""
     sf = from_outcome(outcome)
     return str(save(sf, path) if path else save_new(sf))

@@ -21,8 +21,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .expr import WIDTH, BinOp, Const, Expr, Ghost, Ite, Shared, UnOp, Var, lift, variables
-from .model import ModelError, Property
+from ..lang.expr import WIDTH, BinOp, Const, Expr, Ghost, Ite, Shared, UnOp, Var, lift, variables
+from ..lang.model import ModelError, Property
 
 if TYPE_CHECKING:
     from .program import CompiledStep, Program
@@ -94,7 +94,7 @@ def _where(program: Program, cs: CompiledStep) -> str:
 def _prove(program: Program, prop: Property, steps: list[CompiledStep]) -> None:
     import z3
 
-    from .smt.terms import to_bool, to_bv
+    from ..lang.terms import to_bool, to_bv
 
     pre: dict[Var, z3.BitVecRef] = {}  # one free bit-vector per variable, in every query
 

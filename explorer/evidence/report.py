@@ -26,13 +26,13 @@ import json
 import textwrap
 from typing import Any
 
-from . import __version__
-from .api import Outcome
-from .expr import Ghost, Shared, variables
-from .memory import stale_reads
-from .program import Program, StepRecord, render
-from .result import HOLDS, INCOMPLETE, VIOLATED
-from .search.minimize import context_switches
+from .. import __version__
+from ..compile.lowering import stale_reads
+from ..compile.program import Program, StepRecord, render
+from ..lang.expr import Ghost, Shared, variables
+from ..search.minimize import context_switches
+from ..search.outcome import Outcome
+from ..search.result import HOLDS, INCOMPLETE, VIOLATED
 
 SCHEMA = 1
 WIDTH = 100

@@ -7,11 +7,12 @@ import json
 import shlex
 import time
 
-from .. import report, schedule
-from ..catalog import load
-from ..family import BadInput, parse_settings
-from ..result import HOLDS, INCOMPLETE, VIOLATED
-from .prove import Proof, prove
+from .api import prove
+from .catalog import load
+from .evidence import report, schedule
+from .lang.family import BadInput, parse_settings
+from .search.result import HOLDS, INCOMPLETE, VIOLATED
+from .smt.prove import Proof
 
 
 def work_text(proof: Proof) -> str:

@@ -1,4 +1,4 @@
-"""Why each mutant gets the verdicts it gets, in words (see specs/verdicts.py).
+"""Why each mutant gets the verdicts it gets, in words (see explorer/tools/verdicts.py).
 
 Written by reading the counterexamples `make verdicts` prints; keyed by
 (model, mutant), or ("*", mutant) for every model. These sentences explain;

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .program import Program, StepRecord, Transition
-from .search.minimize import violates
+from ..compile.program import Program, StepRecord, Transition
+from ..search.minimize import violates
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .program import Transition
+from ..compile.program import Transition
 
 HOLDS = "holds"
 VIOLATED = "violated"

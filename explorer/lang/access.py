@@ -3,7 +3,7 @@
 Each helper returns the reads, writes, update and ordering of one step that
 makes that access, so that models say ``smp_store_release(&x, 1)`` rather
 than spelling out footprints. Under SC every order behaves alike; the weak
-memory models (explorer/memory.py) read ``order`` and ``fence``.
+memory models (explorer/compile/lowering.py) read ``order`` and ``fence``.
 """
 
 from __future__ import annotations

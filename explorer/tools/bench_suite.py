@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from explorer.bench import Case, Suite
-from explorer.smt.bench import ProveCase
+from explorer.tools.bench import Case, Suite
+from explorer.tools.prove_bench import ProveCase
 
 LEGEND = (
     "Case `gfN-faM-pK`: N get_folio threads, M fallocate threads (mode either), "
@@ -70,7 +70,7 @@ SUITE = Suite(
     memory_settings={"get_folio": "4", "fallocate": "2", "pages": "2", "present": ""},
 )
 
-# `explorer prove` (z3) against optimal DPOR, per scenario (explorer/smt/bench.py).
+# `explorer prove` (z3) against optimal DPOR, per scenario (explorer/tools/prove_bench.py).
 PROVE_CASES = (
     ProveCase("tiny", "tiny"),
     ProveCase("tiny/no-synchronize", "tiny", mutant="no-synchronize"),

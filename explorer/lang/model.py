@@ -20,7 +20,7 @@ DONE = "<return>"
 """The label an operation jumps to when it returns."""
 
 # How a step's shared access is ordered (Step.order). Under SC they are all the
-# same; explorer/memory.py gives them their meaning under TSO and PSO.
+# same; explorer/compile/lowering.py gives them their meaning under TSO and PSO.
 ORDERS = ("plain", "once", "acquire", "release", "relaxed", "full")
 # plain, once    C access / READ_ONCE / WRITE_ONCE; a step that reads and writes
 #                one location with these is a load and a store done at once
@@ -106,7 +106,7 @@ class Step:
     fence: str = ""  # "" or one of FENCES: then the step accesses no shared location
     cpu: str = ""  # the CPU it runs on when not its thread's (a migrated task)
     # The retry of a loop that only reads (a scan that failed): never taken, see
-    # Program.cut_off and explorer/retry.py (which checks the loop when loaded).
+    # Program.cut_off and explorer/lang/retry.py (which checks the loop when loaded).
     retry: bool = False
 
     @property
@@ -136,7 +136,7 @@ class Thread:
     ops: tuple[Operation, ...]
     cpu: str = ""  # the CPU whose store buffer its stores enter ("": its own name)
     # A daemon never returns: it is not waited for at the end of a run and is
-    # never reported as blocked (the store-buffer flushers of explorer/memory.py).
+    # never reported as blocked (the store-buffer flushers of explorer/compile/lowering.py).
     daemon: bool = False
     bound: int = 0  # a daemon's most steps in one run, when known (0: unknown)
 

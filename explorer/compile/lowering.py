@@ -49,8 +49,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from .expr import TRUE, Const, Expr, Shared, Var, eq, ge, gt, ite, land, lor, substitute
-from .model import (
+from ..lang.expr import TRUE, Const, Expr, Shared, Var, eq, ge, gt, ite, land, lor, substitute
+from ..lang.model import (
     DONE,
     Model,
     ModelError,

@@ -4,8 +4,8 @@ Each case is measured in this process, `repeats` times each, both engines in
 the same run; the rows give the median seconds (prove: encoding plus solving,
 check: the search without minimising the counterexample) and must agree on
 the verdict. The cases come from the bench suite module's PROVE_CASES (see
-specs/bench_suite.py). `explorer bench` appends the table to reports/bench.md,
-the one report the README quotes; `python -m explorer.smt.bench` prints the
+explorer/tools/bench_suite.py). `explorer bench` appends the table to reports/bench.md,
+the one report the README quotes; `python -m explorer.tools.prove_bench` prints the
 table alone (for a quick look: it writes no report).
 """
 
@@ -35,13 +35,13 @@ class ProveCase:
 
 
 def load_cases(module: str | None = None) -> tuple[ProveCase, ...]:
-    name = module or os.environ.get("EXPLORER_BENCH", "specs.bench_suite")
+    name = module or os.environ.get("EXPLORER_BENCH", "explorer.tools.bench_suite")
     return tuple(getattr(importlib.import_module(name), "PROVE_CASES", ()))
 
 
 def measure(case: ProveCase, repeats: int, model: str = "guest_memfd") -> dict[str, Any]:
     from .. import api
-    from .prove import prove
+    from ..api import prove
 
     check_s, prove_s, verdicts = [], [], set()
     bound = executions = 0
@@ -102,7 +102,7 @@ def section(quick: bool, repeats: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = OneLineParser(prog="python -m explorer.smt.bench")
+    parser = OneLineParser(prog="python -m explorer.tools.prove_bench")
     parser.add_argument("--repeats", type=positive_int, default=3)
     parser.add_argument("--quick", action="store_true", help="quick cases only, one run each")
     args = parser.parse_args(argv)
