@@ -58,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="on a violation, name the races whose order decided it")
     c.add_argument("--graph", metavar="FILE",
                    help="on a violation, write its graph (.dot .graphml .json .svg .html)")
+    c.add_argument("--force", action="store_true",
+                   help="let --graph overwrite an existing file")
     c.add_argument("--cross-check", action="store_true",
                    help="then rerun with an independent strategy (stateful; optimal for "
                    "--strategy stateful), same budget: a holds/violated disagreement is an "
@@ -95,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("file", help="schedule file (see check --schedule-out)")
     g.add_argument("--out", required=True, metavar="FILE",
                    help="output: .dot, .graphml, .json (node-link), .svg or .html")
+    g.add_argument("--force", action="store_true", help="overwrite --out if it exists")
 
     rp = sub.add_parser("replay", help="re-execute a schedule file written by check")
     rp.add_argument("file", help="schedule file (see check --schedule-out)")
@@ -134,7 +137,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.graph:
         from .evidence import graph  # networkx: only when a graph is asked for
 
-        graph.check_format(args.graph)
+        graph.check_output(args.graph, args.force)
     budget = Budget(args.max_executions, args.timeout, args.max_steps, args.seed)
     progress = False if args.json and args.progress is None else args.progress
     outcome = api.check(
@@ -147,13 +150,26 @@ def cmd_check(args: argparse.Namespace) -> int:
         reason = outcome.result.reason.removeprefix("internal: ")
         print(f"explorer: internal error: {reason}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    # A side file that cannot be written costs one line on stderr, never the verdict
+    # (printed first) or its exit code.
     path = None
+    unsaved = ""
     if outcome.result.verdict == VIOLATED and not args.no_schedule:
-        path = schedule.save_violation(outcome, args.schedule_out)
+        try:
+            path = schedule.save_violation(outcome, args.schedule_out)
+        except BadInput as err:
+            unsaved = f"explorer: no schedule file written: {err}"
     _print(outcome, args.json, path, True)
+    if unsaved:
+        print(unsaved, file=sys.stderr)
     if args.graph and outcome.result.verdict == VIOLATED:
-        graph.export(graph.from_outcome(outcome), args.graph)
-        print(f"graph: {args.graph}", file=sys.stderr if args.json else sys.stdout)
+        try:
+            graph.export(graph.from_outcome(outcome), args.graph)
+        except (BadInput, OSError) as err:
+            why = getattr(err, "strerror", None) or err
+            print(f"explorer: no graph written to {args.graph}: {why}", file=sys.stderr)
+        else:
+            print(f"graph: {args.graph}", file=sys.stderr if args.json else sys.stdout)
     elif args.graph:
         print(f"explorer: no violation, so no graph written to {args.graph}", file=sys.stderr)
     return outcome.exit_code
@@ -162,7 +178,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_graph(args: argparse.Namespace) -> int:
     from .evidence import graph
 
-    graph.check_format(args.out)
+    graph.check_output(args.out, args.force)
     sf = api.load_schedule(args.file)
     try:
         outcome = api.replay_schedule(sf)

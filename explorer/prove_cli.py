@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+import sys
 import time
 
 from .api import prove
@@ -57,14 +58,20 @@ def cmd_prove(args: argparse.Namespace) -> int:
     outcome = proof.outcome
     outcome.work = work_text(proof)
     path = None
+    unsaved = ""
     if outcome.result.verdict == VIOLATED and not args.no_schedule:
-        path = schedule.save_violation(outcome, args.schedule_out)
+        try:  # a schedule file that cannot be written never costs the verdict
+            path = schedule.save_violation(outcome, args.schedule_out)
+        except BadInput as err:
+            unsaved = f"explorer: no schedule file written: {err}"
     if args.json:
         print(json.dumps(to_json(proof, path), indent=2))
     else:
         print(report.text(outcome))
         if path is not None:
             print(f"\nschedule: {path} (replay with: explorer replay {shlex.quote(path)})")
+    if unsaved:
+        print(unsaved, file=sys.stderr)
     return outcome.result.exit_code
 
 

@@ -46,3 +46,50 @@ def test_graph_of_a_missing_schedule_file(tmp_path):
     p = run(tmp_path, "graph", "nope.json", "--out", "g.dot")
     assert p.returncode == 2
     assert len(p.stderr.strip().splitlines()) == 1 and "Traceback" not in p.stderr
+
+
+def test_an_existing_graph_file_is_refused_before_exploring(tmp_path):
+    (tmp_path / "g.json").write_text("mine")
+    p = run(tmp_path, "check", "--mutant", MUTANTS[0], "--graph", "g.json", "--no-schedule")
+    assert p.returncode == 2 and p.stdout == ""
+    assert len(p.stderr.strip().splitlines()) == 1 and "--force" in p.stderr
+    assert (tmp_path / "g.json").read_text() == "mine"
+    p = run(tmp_path, "check", "--mutant", MUTANTS[0], "--graph", "g.json", "--no-schedule",
+            "--force")
+    assert p.returncode == 1, p.stderr
+    assert json.loads((tmp_path / "g.json").read_text())["graph"]["property"]
+
+
+def test_a_graph_path_in_no_folder_is_refused_before_exploring(tmp_path):
+    p = run(tmp_path, "check", "--mutant", MUTANTS[0], "--graph", "nowhere/g.dot")
+    assert p.returncode == 2 and p.stdout == ""
+    assert len(p.stderr.strip().splitlines()) == 1 and "nowhere" in p.stderr
+    p = run(tmp_path, "graph", "s.json", "--out", "nowhere/g.dot")
+    assert p.returncode == 2 and "nowhere" in p.stderr
+
+
+def test_a_schedule_file_that_cannot_be_written_keeps_the_verdict(tmp_path):
+    """The default schedule folder is a file here (so even root cannot write under it):
+    the violation is still printed, exit 1, with one extra line on stderr."""
+    (tmp_path / "counterexamples").write_text("not a folder")
+    p = run(tmp_path, "check", "--mutant", MUTANTS[0])
+    assert p.returncode == 1, p.stderr
+    assert "VIOLATED" in p.stdout
+    assert "Traceback" not in p.stderr
+    assert [line for line in p.stderr.splitlines() if "no schedule file written" in line]
+
+
+def test_a_graph_that_cannot_be_written_keeps_the_verdict(tmp_path, monkeypatch, capsys):
+    """export fails after the search (here: the folder went away): verdict and exit 1 stay."""
+    from explorer import cli as cli_mod
+    from explorer.evidence import graph
+
+    def fail(g, path):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(graph, "export", fail)
+    monkeypatch.chdir(tmp_path)
+    code = cli_mod.main(["check", "--mutant", MUTANTS[0], "--graph", "g.html", "--no-schedule"])
+    assert code == 1
+    out, err = capsys.readouterr()
+    assert "VIOLATED" in out and "no graph written to g.html" in err

@@ -31,6 +31,7 @@ stuck, where, and on what).
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -275,6 +276,21 @@ def check_format(path: str | Path) -> None:
             f"cannot export a graph as {ext or 'a file without extension'!r} "
             f"(known: {', '.join(FORMATS)})"
         )
+
+
+def check_output(path: str | Path, force: bool = False) -> None:
+    """Fails before a search on an output path export would refuse or could not
+    write: an unknown extension, an existing file (unless `force`), a folder
+    that does not exist or is not a folder."""
+    check_format(path)
+    p = Path(path)
+    if p.is_dir():
+        raise BadInput(f"graph file {p} is a folder")
+    if os.path.lexists(p) and not force:
+        raise BadInput(f"graph file {p} exists (will not overwrite it without --force)")
+    parent = p.parent if p.parent != Path() else Path(".")
+    if not parent.is_dir():
+        raise BadInput(f"graph file {p}: no folder {parent}")
 
 
 def export(graph: nx.MultiDiGraph, path: str | Path) -> None:
