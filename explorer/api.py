@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from . import catalog as catalog_mod
 from .compile.lowering import MEMORY_MODELS, lower
-from .compile.program import Program, Transition
+from .compile.program import Program, State, Transition
 from .evidence import schedule
 from .evidence.explain import decisive_races
 from .evidence.schedule import ScheduleFile
@@ -218,6 +218,20 @@ def _schedule_program(sf: ScheduleFile) -> tuple[Setup, Program, list[Transition
     return setup, program, steps
 
 
+def _check_complete(sf: ScheduleFile, program: Program, state: State) -> None:
+    """A run without violation is "not reproduced" only when it is the whole recorded
+    run: a final property or deadlock is judged when no thread can move, so a file
+    for one that ends while threads still can is cut short (ModelError)."""
+    if sf.property not in {p.name for p in program.finals} | {DEADLOCK}:
+        return  # an invariant's run ends at its failing step (the file's events say where)
+    running = sorted({program.threads[t].name for t, _ in program.transitions(state)})
+    if running:
+        raise ModelError(
+            f"schedule cut short: it ends after {len(sf.steps)} steps, before the recorded "
+            f"violation of {sf.property}, while {', '.join(running)} can still run"
+        )
+
+
 def replay_schedule(sf: ScheduleFile) -> Outcome:
     """Re-executes a schedule file: VIOLATED when its violation reproduces, HOLDS with
     reason NOT_REPRODUCED when it runs to its end without one. Raises BadInput for a
@@ -234,6 +248,7 @@ def replay_schedule(sf: ScheduleFile) -> Outcome:
     stats = Stats(executions=1, schedules=1, states=n + 1, events=n,
                   seconds=time.perf_counter() - start)
     if failure is None:
+        _check_complete(sf, program, state)
         result = Result(HOLDS, schedule.REPLAY_STRATEGY, stats, None, list(steps),
                         schedule.NOT_REPRODUCED, checked)
         return Outcome(setup, result, program, records, state)

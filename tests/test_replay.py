@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 from pathlib import Path
@@ -174,6 +175,7 @@ def test_extra_step_after_the_end(saved):
     path, doc = saved
     n = len(doc["steps"])
     doc["steps"].append(dict(doc["steps"][-1]))
+    doc["events"] = n + 1  # consistent: the replay finds the step after the end
     line = one_error_line(_tamper(path, doc))
     assert f"step {n + 1}" in line
 
@@ -245,6 +247,32 @@ def test_divergence_is_a_model_error(violation):
     sf = schedule.from_outcome(violation)
     bad = list(sf.steps)
     bad[0] = schedule.ScheduleStep(bad[0].thread, bad[0].choice, "elsewhere", bad[0].line)
-    changed = schedule.ScheduleFile(**{**sf.to_json(), "steps": tuple(bad)})
+    changed = dataclasses.replace(sf, steps=tuple(bad))
     with pytest.raises(ModelError, match=r"diverges at step 1: expected .* at elsewhere"):
         api.replay_schedule(changed)
+
+
+def _cut(tmp_path, violation, keep: int, **changes) -> str:
+    """The violation's schedule file with only its first `keep` steps (and `changes`)."""
+    doc = schedule.from_outcome(violation).to_json()
+    doc["steps"] = doc["steps"][:keep]
+    doc.update(changes)
+    path = tmp_path / "cut.json"
+    path.write_text(json.dumps(doc))
+    return "cut.json"
+
+
+def test_a_schedule_file_cut_short_is_refused(tmp_path, violation):
+    """Its events say how many steps it had: fewer is exit 2, never NOT REPRODUCED."""
+    n = len(violation.result.schedule)
+    p = run(tmp_path, "replay", _cut(tmp_path, violation, n - 1))
+    assert "cut short" in one_error_line(p)
+
+
+def test_a_final_or_deadlock_schedule_ending_while_threads_run_is_refused(tmp_path, violation):
+    """Without the events count (older files), a run for a property judged at the end
+    (here deadlock-free) that stops while threads can move is cut short: exit 2."""
+    n = len(violation.result.schedule)
+    name = _cut(tmp_path, violation, n // 2, property="deadlock-free", events=None)
+    p = run(tmp_path, "replay", name)
+    assert "cut short" in one_error_line(p)

@@ -5,10 +5,11 @@ rebuild the model exactly as checked and re-execute the violating run:
 
   schema, tool, model, scenario, parameters ({key: value as --set takes it}),
   mutant (or null), memory_model, srcu, strategy, property (the failed
-  property's name), minimal (bool, optional), steps (list of {thread, choice
-  (or null), step, line}: one per event, naming the step label the thread
-  ran and its kernel line, so a changed model is caught at the step where it
-  no longer fits).
+  property's name), minimal (bool, optional), events (how many steps the
+  file has: one cut short is refused; optional, older files lack it), steps
+  (list of {thread, choice (or null), step, line}: one per event, naming the
+  step label the thread ran and its kernel line, so a changed model is caught
+  at the step where it no longer fits).
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ class ScheduleFile:
             "strategy": self.strategy,
             "property": self.property,
             "minimal": self.minimal,
+            "events": len(self.steps),
             "steps": [
                 {"thread": st.thread, "choice": st.choice, "step": st.step, "line": st.line}
                 for st in self.steps
@@ -184,6 +186,12 @@ def _parse(doc: Any) -> ScheduleFile:
         except BadInput as err:
             raise BadInput(f"step {i}: {err}") from None
         steps.append(ScheduleStep(thread, choice, label, line))
+    events = doc.get("events")
+    if events is not None and (not isinstance(events, int) or isinstance(events, bool)):
+        raise BadInput(f"key 'events' must be an integer, not {json.dumps(events)[:40]}")
+    if events is not None and events != len(steps):
+        what = "cut short" if events > len(steps) else "steps added"
+        raise BadInput(f"{what}: it records {events} events but lists {len(steps)} steps")
     return ScheduleFile(
         model=_get(doc, "model", str, "a string"),
         scenario=_get(doc, "scenario", str, "a string"),
