@@ -14,7 +14,7 @@ from .compile.program import Program, State, Transition
 from .evidence import schedule
 from .evidence.explain import decisive_races
 from .evidence.schedule import ScheduleFile
-from .lang.family import BadInput
+from .lang.family import BadInput, describe
 from .lang.model import Model, ModelError
 from .search import DEFAULT_STRATEGY, STRATEGIES, run
 from .search.budget import Budget
@@ -59,7 +59,8 @@ def prepare(
     built: Model = fam.build(values, mutant, srcu)
     built = built.with_properties(tuple(p.instantiate(values) for p in entry.properties))
     program = Program(lower(built, memory_model))
-    setup = Setup(fam.name, sc.name, sc.description, values, mutant, srcu, memory_model)
+    setup = Setup(fam.name, sc.name, describe(fam, sc, settings or {}), values, mutant, srcu,
+                  memory_model)
     return setup, program
 
 

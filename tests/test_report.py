@@ -43,3 +43,19 @@ def test_weak_memory_report_fits_and_flushes_sit_with_their_cpu():
     assert max(len(line) for line in out.splitlines()) <= WIDTH
     assert any(o.program.threads[r.thread].daemon for r in o.trace)  # a flush was needed
     _assert_columns(o)
+
+
+def test_the_header_describes_the_parameters_checked_not_the_scenario_s_own():
+    """--set changing a parameter is named in the header (symbolic ones as such); one
+    set to the scenario's own value, or none, leaves the description alone."""
+    from explorer import api
+
+    own, _ = api.prepare(scenario="tiny")
+    assert "changed by --set" not in own.scenario_description
+    same, _ = api.prepare(scenario="tiny", settings={"get_folio": str(own.values["get_folio"])})
+    assert same.scenario_description == own.scenario_description
+    more, _ = api.prepare(scenario="tiny", settings={"get_folio": "3"})
+    assert more.scenario_description.startswith(own.scenario_description)
+    assert more.scenario_description.endswith("changed by --set: get_folio=3")
+    sym, _ = api.prepare(scenario="small", settings={"fallocate.0.len": "?"})
+    assert "fallocate.0.len=? (symbolic)" in sym.scenario_description

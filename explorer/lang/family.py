@@ -155,6 +155,23 @@ class Family(ABC):
         return {p.key: p.parse(settings.get(p.key, p.default)) for p in params}
 
 
+def describe(family: Family, scenario: Scenario, overrides: Mapping[str, str]) -> str:
+    """The scenario's description, and each parameter --set gave a value that is not
+    the scenario's own, so a header never describes a run that was not checked; a
+    symbolic one says so."""
+    own = family.resolve(scenario, {})
+    values = family.resolve(scenario, overrides)
+    changed = []
+    for key in overrides:
+        value = values[key]
+        if key not in own or own[key] != value:
+            shown = ",".join(str(x) for x in value) if isinstance(value, tuple) else str(value)
+            changed.append(f"{key}={shown}" + (" (symbolic)" if value == SYMBOLIC else ""))
+    if not changed:
+        return scenario.description
+    return f"{scenario.description}; changed by --set: {', '.join(changed)}"
+
+
 def parse_settings(pairs: list[str]) -> dict[str, str]:
     """`--set key=value` arguments to a dict (later ones win)."""
     out: dict[str, str] = {}
