@@ -6,7 +6,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import catalog as catalog_mod
 from .compile.lowering import MEMORY_MODELS, lower
@@ -56,12 +56,48 @@ def prepare(
             f"unknown memory model {memory_model!r} (known: {', '.join(MEMORY_MODELS)})"
         )
     values = fam.resolve(sc, settings or {})
-    built: Model = fam.build(values, mutant, srcu)
-    built = built.with_properties(tuple(p.instantiate(values) for p in entry.properties))
-    program = Program(lower(built, memory_model))
+    if entry.source:
+        program = _compile_user(entry, model or entry.source, values, mutant, srcu,
+                                memory_model)
+    else:
+        program = _compile(entry, values, mutant, srcu, memory_model)
     setup = Setup(fam.name, sc.name, describe(fam, sc, settings or {}), values, mutant, srcu,
-                  memory_model)
+                  memory_model, entry.source)
     return setup, program
+
+
+def _compile(entry: catalog_mod.Entry, values: Mapping[str, Any], mutant: str | None,
+             srcu: str, memory_model: str) -> Program:
+    built: Model = entry.family.build(values, mutant, srcu)
+    if not isinstance(built, Model):
+        raise ModelError(f"{type(entry.family).__name__}.build() returned a "
+                         f"{type(built).__name__}, not an explorer.lang.model.Model")
+    built = built.with_properties(tuple(p.instantiate(values) for p in entry.properties))
+    return Program(lower(built, memory_model))
+
+
+def _compile_user(entry: catalog_mod.Entry, ref: str, values: Mapping[str, Any],
+                  mutant: str | None, srcu: str, memory_model: str) -> Program:
+    """A user's model: whatever goes wrong in its code is one line naming the file."""
+    try:
+        return _compile(entry, values, mutant, srcu, memory_model)
+    except BadInput as err:
+        raise BadInput(f"{ref}: {err}") from None
+    except ModelError as err:
+        raise ModelError(f"{ref}: {err}") from None
+    except Exception as err:
+        line = _user_line(err, entry.source)
+        raise BadInput(f"{ref}: building the model failed: {type(err).__name__}: {err}"
+                       f"{line}") from None
+
+
+def _user_line(err: BaseException, source: str) -> str:
+    tb, line = err.__traceback__, None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == source:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return f" (line {line})" if line is not None else ""
 
 
 def check(
@@ -176,8 +212,8 @@ def prove(
 
 
 def _rebuild(setup: Setup, settings: dict[str, str]) -> tuple[Setup, Program]:
-    return prepare(setup.model, setup.scenario, settings, setup.mutant, setup.srcu,
-                   setup.memory_model)
+    return prepare(setup.source or setup.model, setup.scenario, settings, setup.mutant,
+                   setup.srcu, setup.memory_model)
 
 
 # -- schedule files ------------------------------------------------------------------
@@ -201,8 +237,8 @@ def _schedule_program(sf: ScheduleFile) -> tuple[Setup, Program, list[Transition
     """Rebuilds the model as recorded; the schedule as (thread index, choice) pairs."""
     try:
         setup, program = prepare(
-            sf.model, sf.scenario, settings=sf.parameters, mutant=sf.mutant, srcu=sf.srcu,
-            memory_model=sf.memory_model,
+            sf.model_from or sf.model, sf.scenario, settings=sf.parameters, mutant=sf.mutant,
+            srcu=sf.srcu, memory_model=sf.memory_model,
         )
     except BadInput as err:
         raise BadInput(f"{_where(sf)}{err}") from None

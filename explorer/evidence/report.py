@@ -3,7 +3,8 @@
 JSON keys (schema 1, stable; new keys may be added, none renamed):
   schema, tool, verdict (holds|violated|incomplete|error), complete (bool),
   property ({name, description, detail} or null), properties_checked,
-  reason (why incomplete, or the error), model, scenario, parameters, mutant,
+  reason (why incomplete, or the error), model, model_from (a user's model: its
+  file or module; null for a built-in one), scenario, parameters, mutant,
   strategy, memory_model, srcu, executions, schedules, states, events,
   sleep_blocked, deadlocked, redundant, cut_off (runs ended at a retry step
   another run covers), seconds, events_per_second,
@@ -289,6 +290,7 @@ def to_json(o: Outcome, schedule_file: str | None = None) -> dict[str, Any]:
         "properties_checked": r.properties,
         "reason": r.reason,
         "model": s.model,
+        "model_from": s.source or None,  # a user's model: its file or module
         "scenario": s.scenario,
         "parameters": {k: list(v) if isinstance(v, tuple) else v for k, v in s.values.items()},
         "mutant": s.mutant,

@@ -54,9 +54,12 @@ class ScheduleFile:
     tool: str = f"explorer {__version__}"
     schema: int = SCHEMA
     source: str = field(default="", compare=False)  # the file it was loaded from
+    # A user's model: its file (absolute here; relative to the schedule file's folder
+    # on disk, so a repository can move) or its module name. "" for a built-in model.
+    model_from: str = ""
 
-    def to_json(self) -> dict[str, Any]:
-        return {
+    def to_json(self, folder: Path | None = None) -> dict[str, Any]:
+        doc: dict[str, Any] = {
             "schema": self.schema,
             "tool": self.tool,
             "model": self.model,
@@ -74,6 +77,12 @@ class ScheduleFile:
                 for st in self.steps
             ],
         }
+        if self.model_from:
+            where = self.model_from
+            if os.path.isabs(where) and folder is not None:
+                where = os.path.relpath(where, folder.resolve())
+            doc["model_from"] = where
+        return doc
 
 
 def _param_text(value: Any) -> str:
@@ -107,11 +116,12 @@ def from_outcome(outcome: Outcome) -> ScheduleFile:
         property=r.failure.name,
         steps=tuple(steps),
         minimal=r.minimal,
+        model_from=s.source,
     )
 
 
-def dumps(sf: ScheduleFile) -> str:
-    return json.dumps(sf.to_json(), indent=2) + "\n"
+def dumps(sf: ScheduleFile, folder: Path | None = None) -> str:
+    return json.dumps(sf.to_json(folder), indent=2) + "\n"
 
 
 def save(sf: ScheduleFile, path: str | Path) -> Path:
@@ -121,7 +131,7 @@ def save(sf: ScheduleFile, path: str | Path) -> Path:
         if p.parent != Path():
             p.parent.mkdir(parents=True, exist_ok=True)
         with p.open("x", encoding="utf-8") as f:
-            f.write(dumps(sf))
+            f.write(dumps(sf, p.parent))
     except FileExistsError:
         raise BadInput(f"schedule file {p} already exists (will not overwrite it)") from None
     except OSError as err:
@@ -205,6 +215,7 @@ def _parse(doc: Any) -> ScheduleFile:
         minimal=bool(doc.get("minimal", False)),
         tool=_get(doc, "tool", str, "a string"),
         schema=schema,
+        model_from=_get(doc, "model_from", str, "a string") if "model_from" in doc else "",
     )
 
 
@@ -229,7 +240,10 @@ def load(path: str | Path) -> ScheduleFile:
         sf = _parse(doc)
     except BadInput as err:
         raise BadInput(f"{p}: {err}") from None
-    return replace(sf, source=str(p))
+    where = sf.model_from
+    if where and (where.endswith(".py") or "/" in where) and not os.path.isabs(where):
+        where = os.path.normpath(os.path.join(p.resolve().parent, where))
+    return replace(sf, source=str(p), model_from=where)
 
 
 __all__ = [

@@ -625,8 +625,12 @@ def explore_dpor(
     outcomes: Outcomes | None = None,
 ) -> Result:
     def body(meter: Meter, stats: Stats) -> None:
+        # Two frames per event; an execution is at most max_steps events per thread
+        # (more is the ModelError of child()), so that error, not Python's, ends a spin
+        # loop that never gives up.
         limit = sys.getrecursionlimit()
-        sys.setrecursionlimit(max(limit, 20_000))
+        depth = 2 * budget.max_steps * len(program.threads) + 1000
+        sys.setrecursionlimit(max(limit, 20_000, depth))
         try:
             # One DPOR search per oracle; an oracle is reached from several
             # others (fix A then B, or B then A), and is searched once.
@@ -635,7 +639,13 @@ def explore_dpor(
             while oracles:
                 oracle = oracles.pop()
                 search = _Dpor(program, budget, meter, optimal, outcomes, stats, oracle)
-                search.run()
+                try:
+                    search.run()
+                except RecursionError:
+                    raise ModelError(
+                        f"an execution ran {len(search.ev)} events deep: a loop that never "
+                        "ends (lower --max-steps, or try --strategy stateful to find it)"
+                    ) from None
                 for key, values in search.silent.items():
                     for v in values[1:]:
                         more = {**oracle, key: v}

@@ -25,6 +25,7 @@ class Setup:
     mutant: str | None
     srcu: str
     memory_model: str
+    source: str = ""  # a user's model: its file (absolute path) or module; "" built in
 
 
 @dataclass(frozen=True)
