@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: check test tools lint bench clean
+.PHONY: check test test-long gate tools lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,14 @@ check: $(STAMP)
 
 test: $(STAMP) tools
 	$(BIN)/python -m pytest
+
+# The slow tests (minutes): long cross-checks and the project's full gate.
+test-long: $(STAMP) tools
+	$(BIN)/python -m pytest -m slow
+
+# The project's own verification gate (specs/ci.toml, every cell of reports/verdicts.md).
+gate: $(STAMP)
+	$(BIN)/explorer ci specs/ci.toml --jobs 2
 
 # Debian tools some tests use: Graphviz (.svg export) and Chromium (the HTML
 # graph, headless). Installed when missing and possible; otherwise those tests

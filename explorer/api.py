@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,10 +42,15 @@ def prepare(
     srcu: str = "abstract",
     memory_model: str = "sc",
     catalog: catalog_mod.Catalog | None = None,
+    properties: Sequence[str] | None = None,
 ) -> tuple[Setup, Program]:
-    """Resolves names and parameters and compiles the model (BadInput/ModelError on failure)."""
+    """Resolves names and parameters and compiles the model (BadInput/ModelError on
+    failure). With `properties`, only those of the model's properties are checked
+    (deadlock-freedom always is)."""
     cat = catalog or catalog_mod.load()
     entry = cat.get(model)
+    if properties is not None:
+        entry = _only(entry, properties)
     fam = entry.family
     sc = fam.scenario(scenario)
     fam.mutant(mutant)
@@ -64,6 +69,16 @@ def prepare(
     setup = Setup(fam.name, sc.name, describe(fam, sc, settings or {}), values, mutant, srcu,
                   memory_model, entry.source)
     return setup, program
+
+
+def _only(entry: catalog_mod.Entry, names: Sequence[str]) -> catalog_mod.Entry:
+    known = {p.name: p for p in entry.properties}
+    for name in names:
+        if name not in known and name != DEADLOCK:
+            raise BadInput(f"unknown property {name!r} for model {entry.name} (known: "
+                           f"{', '.join([*known, DEADLOCK])})")
+    kept = tuple(p for p in entry.properties if p.name in names)
+    return catalog_mod.Entry(entry.family, kept, entry.source)
 
 
 def _compile(entry: catalog_mod.Entry, values: Mapping[str, Any], mutant: str | None,
@@ -113,6 +128,7 @@ def check(
     minimize: bool = True,
     explain: bool = False,
     cross_check: bool = False,
+    properties: Sequence[str] | None = None,
 ) -> Outcome:
     """Explores; on a violation, reports the violating interleaving with the fewest
     context switches (then fewest events) unless `minimize` is off. With
@@ -121,7 +137,8 @@ def check(
     the verdict becomes ERROR (outcome.cross.agree is False)."""
     if strategy not in STRATEGIES:
         raise BadInput(f"unknown strategy {strategy!r} (known: {', '.join(STRATEGIES)})")
-    setup, program = prepare(model, scenario, settings, mutant, srcu, memory_model)
+    setup, program = prepare(model, scenario, settings, mutant, srcu, memory_model,
+                             properties=properties)
     symbolic = sorted({d.symbolic for d in program.decls if d.symbolic})
     if symbolic:
         raise BadInput(f"{symbolic[0]}=? is symbolic: explorer check needs a concrete value "
@@ -159,6 +176,12 @@ def _said(r: Result) -> str:
     if r.verdict == ERROR:
         return f"error ({r.reason})"
     return r.verdict
+
+
+def settle(outcome: Outcome, explain: bool = False) -> Outcome:
+    """A violation found with minimize=False, made readable as check() makes it: the
+    interleaving with the fewest context switches, and a shrunk model."""
+    return _settle(outcome, True, explain)
 
 
 def _settle(outcome: Outcome, minimize: bool, explain: bool) -> Outcome:

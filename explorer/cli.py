@@ -1,4 +1,4 @@
-"""`explorer check | prove | list | replay | graph | bench`: a thin layer over explorer.api.
+"""`explorer check | prove | ci | list | replay | graph | bench`: a thin layer over explorer.api.
 
 Exit codes: 0 every property holds (exhaustively), 1 a violation was found,
 2 bad input or a model error, 3 incomplete (a budget ran out; for prove, a
@@ -16,7 +16,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from . import api
+from . import api, ci
 from .args import EXIT_BAD_INPUT, OneLineParser, positive_float, positive_int
 from .catalog import load
 from .evidence import report, schedule
@@ -42,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="explore every interleaving and check the properties")
     _add_model_args(c)
     c.add_argument("--mutant", help="check a deliberately broken variant of the model")
+    c.add_argument("--property", dest="properties", action="append", metavar="NAME",
+                   help="check only this property (repeatable; deadlock-freedom is always "
+                   "checked)")
     c.add_argument("--strategy", default=DEFAULT_STRATEGY, choices=list(STRATEGIES),
                    help=f"search strategy (default: {DEFAULT_STRATEGY})")
     c.add_argument("--memory-model", default="sc", choices=list(api.MEMORY_MODELS))
@@ -108,6 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     ls.add_argument("--params", action="store_true",
                     help="show every parameter of the scenario with its value")
 
+    ci.add_parser(sub)
+
     b = sub.add_parser("bench", help="measure every strategy; write reports/bench.{json,md,png}")
     b.add_argument("--repeats", type=positive_int, default=3, help="runs per measurement")
     b.add_argument("--quick", action="store_true", help="small cases, one run each")
@@ -143,7 +148,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     outcome = api.check(
         args.model, args.scenario, parse_settings(args.settings), args.mutant,
         args.strategy, budget, args.srcu, args.memory_model, progress,
-        explain=args.explain, cross_check=args.cross_check,
+        explain=args.explain, cross_check=args.cross_check, properties=args.properties,
     )
     if outcome.cross is not None and outcome.cross.agree is False:
         # Never a verdict: one of the two strategies is wrong, so neither is believed.
@@ -260,6 +265,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_replay(args)
         if args.command == "graph":
             return cmd_graph(args)
+        if args.command == "ci":
+            return ci.cmd_ci(args)
         if args.command == "bench":
             from .tools import bench
 

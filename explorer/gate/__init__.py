@@ -1,0 +1,1 @@
+"""The verification gate: suites, their results, and JUnit, SARIF, JSON and markdown."""
