@@ -124,3 +124,9 @@ def test_missing_file_and_module(tmp_path: Path):
     assert r.returncode == 2 and "no_such_pkg.model: no such module" in r.stderr
     r = cli("check", "unknown_model")
     assert r.returncode == 2 and "unknown model 'unknown_model'" in r.stderr
+
+
+def test_the_readme_example_suite_passes():
+    r = cli("ci", "examples/spinlock.toml")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "gate PASSED: 7 checks: 7 as expected" in r.stdout
