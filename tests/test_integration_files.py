@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from common import ROOT
+
 from explorer.cli import build_parser
 
 WORKFLOW = yaml.safe_load((ROOT / ".github/workflows/verify.yml").read_text())
