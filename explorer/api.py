@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -225,13 +225,15 @@ def prove(
     srcu: str = "abstract",
     memory_model: str = "sc",
     bound: int | None = None,
+    note: Callable[[str], None] | None = None,
 ) -> Proof:
-    """`explorer prove`: bounded model checking in z3 (loaded only when called)."""
+    """`explorer prove`: bounded model checking in z3 (loaded only when called); `note`
+    hears of each phase as it starts."""
     from .smt.prove import check_bound, prove_program
 
     check_bound(bound)
     setup, program = prepare(model, scenario, settings, mutant, srcu, memory_model)
-    return prove_program(setup, program, bound, dict(settings or {}), _rebuild)
+    return prove_program(setup, program, bound, dict(settings or {}), _rebuild, note)
 
 
 def _rebuild(setup: Setup, settings: dict[str, str]) -> tuple[Setup, Program]:

@@ -90,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     pv.add_argument("--spec", metavar="NAME",
                     help="run a named proof spec instead (see `explorer list`)")
     pv.add_argument("--json", action="store_true", help="print one JSON object instead")
+    pv.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                    help="say each phase (encoding, each property's z3 query, with the bound) "
+                    "on stderr as it starts (default: when stderr is a terminal)")
     pout = pv.add_mutually_exclusive_group()
     pout.add_argument("--schedule-out", metavar="FILE",
                       help="on a violation write the schedule file exactly here")

@@ -53,8 +53,15 @@ def cmd_prove(args: argparse.Namespace) -> int:
     if args.spec:
         return _spec(args)
     schedule.refuse_existing(args.schedule_out)
+    show = sys.stderr.isatty() if args.progress is None else args.progress
+    start = time.perf_counter()
+
+    def note(text: str) -> None:
+        print(f"explorer prove [{time.perf_counter() - start:6.1f} s] {text}", file=sys.stderr,
+              flush=True)
+
     proof = prove(args.model, args.scenario, parse_settings(args.settings), args.mutant,
-                  args.srcu, args.memory_model, args.bound)
+                  args.srcu, args.memory_model, args.bound, note if show else None)
     outcome = proof.outcome
     outcome.work = work_text(proof)
     path = None

@@ -215,3 +215,19 @@ def test_a_disagreement_with_the_explorer_is_an_internal_error(monkeypatch) -> N
     r = _prove(_counter(atomic=False)).outcome.result
     assert r.verdict == ERROR and r.exit_code == 2
     assert r.reason.startswith("internal: z3 and the explorer disagree")
+
+
+def test_prove_says_each_phase_and_the_bound_on_stderr() -> None:
+    from common import cli
+
+    r = cli("prove", "--scenario", "tiny", "--mutant", "no-synchronize", "--progress",
+            "--json", "--no-schedule", timeout=300)
+    assert r.returncode == 1, r.stderr
+    json.loads(r.stdout)  # stdout stays one JSON object
+    lines = r.stderr.splitlines()
+    assert lines[0].startswith("explorer prove [") and "encoding runs of up to" in lines[0]
+    bound = json.loads(r.stdout)["bound"]
+    assert any(f"fail within {bound} events? (property 1 of" in x for x in lines)
+    assert "replaying it in the explorer" in lines[-1]
+    quiet = cli("prove", "--scenario", "tiny", "--no-progress", "--no-schedule", timeout=300)
+    assert quiet.returncode == 0 and quiet.stderr == ""

@@ -66,14 +66,19 @@ def check_bound(bound: int | None) -> None:
 Rebuild = Callable[[Setup, dict[str, str]], tuple[Setup, Program]]
 
 
+Note = Callable[[str], None]
+
+
 def prove_program(
     setup: Setup, program: Program, bound: int | None, settings: dict[str, str],
-    rebuild: Rebuild | None = None,
+    rebuild: Rebuild | None = None, note: Note | None = None,
 ) -> Proof:
     """Proves `program` (as built for `setup` with `settings`) up to `bound` events, by
     default its longest execution; `rebuild` turns a counterexample with symbolic
-    inputs into its concrete model (api.prove passes one)."""
+    inputs into its concrete model (api.prove passes one). `note` hears of each
+    phase as it starts (z3 gives no progress within one query)."""
     check_bound(bound)
+    say = note or (lambda text: None)
     longest = longest_execution(program)
     if bound is None:
         if longest.steps is None:
@@ -83,13 +88,16 @@ def prove_program(
             )
         bound = longest.steps
     start = time.perf_counter()
+    which = "the longest execution" if bound == longest.steps else "--bound"
+    say(f"encoding runs of up to {bound} events ({which}) for z3")
     u = unroll(program, bound)
     bad = violations(u, bound, DEADLOCK)
     encoded = time.perf_counter()
     # One query per property: in sum much faster than one query for them all,
     # and the solver keeps what it learnt from one to the next.
     answer = z3.unsat
-    for term in bad.terms.values():
+    for i, (name, term) in enumerate(bad.terms.items(), 1):
+        say(f"z3: can {name} fail within {bound} events? (property {i} of {len(bad.terms)})")
         answer = u.solver.check(term)
         if answer != z3.unsat:
             break
@@ -108,6 +116,7 @@ def prove_program(
             result.reason = (f"no violation in runs of up to {bound} events, but the longest "
                              f"execution has {_longest_text(longest)}")
         return proof
+    say("z3 found a violating run: replaying it in the explorer")
     m = u.solver.model()
     schedule = schedule_from_model(u, m)
     proof.inputs = input_values(u, m)
