@@ -3,26 +3,33 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 
 .PHONY: check test test-long gate tools lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# Reinstall when the project's metadata changes.
+# Reinstall when the project's metadata changes. `make check` installs the explorer
+# and what it runs on (networkx, z3-solver, tqdm, junitparser); `make test` adds the
+# test and lint tools (pytest, hypothesis, jsonschema, pyyaml, pydot, ruff, mypy).
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q -e .
 	touch $(STAMP)
+
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $(TEST_STAMP)
 
 check: $(STAMP)
 	$(BIN)/explorer check
 
-test: $(STAMP) tools
+test: $(TEST_STAMP) tools
 	$(BIN)/python -m pytest
 
 # The slow tests (minutes): long cross-checks and the project's full gate.
-test-long: $(STAMP) tools
+test-long: $(TEST_STAMP) tools
 	$(BIN)/python -m pytest -m slow
 
 # The project's own verification gate (specs/ci.toml, every cell of reports/verdicts.md).
@@ -36,12 +43,13 @@ tools:
 	@if command -v dot >/dev/null && command -v chromium >/dev/null; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  echo "installing graphviz and chromium (for the graph export tests)"; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	    graphviz chromium >/dev/null) || echo "note: could not install them; tests will skip"; \
+	  (apt-get -o DPkg::Lock::Timeout=300 update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get -o DPkg::Lock::Timeout=300 install -y -qq graphviz chromium >/dev/null) \
+	    || echo "note: could not install them; the tests that need them skip (see the summary)"; \
 	else echo "note: graphviz/chromium missing and not installable here; tests will skip"; fi
 
 # Benchmark of every strategy (minutes): reports/bench.{json,md,png}.
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	$(BIN)/python -m pip install -q -e '.[test,bench]'
 	$(BIN)/explorer bench
 
@@ -50,7 +58,7 @@ bench: $(STAMP)
 # class (10,000: hours on 2 cores; SOAK_PROGRAMS=300 takes minutes).
 SOAK_PROGRAMS ?= 10000
 .PHONY: soak
-soak: $(STAMP)
+soak: $(TEST_STAMP)
 	$(BIN)/python -m explorer.tools.soak --programs $(SOAK_PROGRAMS) --jobs 2
 
 # Every mutant x memory model x SRCU model, checked (minutes): reports/verdicts.{json,md}.
@@ -58,7 +66,7 @@ soak: $(STAMP)
 verdicts: $(STAMP)
 	$(BIN)/python -m explorer.tools.verdicts
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 

@@ -28,7 +28,9 @@ from .search.result import VIOLATED
 
 
 def _add_model_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("model", nargs="?", help="model to check (default: guest_memfd)")
+    p.add_argument("model", nargs="?", help="a model's name (see `explorer list`; default: "
+                   "guest_memfd), a file model.py or a module package.module defining FAMILY "
+                   "and PROPERTIES (README: Model your own protocol)")
     p.add_argument("--scenario", help="named scenario (see `explorer list`)")
     p.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
                    help="override a scenario parameter (repeatable; see `list --params`)")

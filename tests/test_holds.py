@@ -67,7 +67,8 @@ def test_holds_on_named_scenario(run_check, scenario):
     _assert_holds(o)
 
 
-@pytest.mark.parametrize("scenario", ORACLE_SCENARIOS)
+# The naive count of small takes ~30 s: make test-long.
+@pytest.mark.parametrize("scenario", ["tiny", pytest.param("small", marks=pytest.mark.slow)])
 def test_cache_accounts_for_every_schedule(run_check, scenario):
     stateful = run_check(scenario=scenario, strategy="stateful").result
     naive = run_check(scenario=scenario, strategy="naive").result
@@ -122,9 +123,15 @@ def _other_exhaustive_strategies() -> list[str]:
     ]
 
 
+# The naive oracle of the unmutated small scenario takes ~30 s: make test-long.
+_ORACLE_CASES = [
+    pytest.param(m, sc, marks=pytest.mark.slow) if (m, sc) == (None, "small") else (m, sc)
+    for sc in ORACLE_SCENARIOS for m in [None, *MUTANTS]
+]
+
+
 @pytest.mark.parametrize("strategy", _other_exhaustive_strategies())
-@pytest.mark.parametrize("scenario", ORACLE_SCENARIOS)
-@pytest.mark.parametrize("mutant", [None, *MUTANTS])
+@pytest.mark.parametrize(("mutant", "scenario"), _ORACLE_CASES)
 def test_other_strategies_agree_with_the_oracle(run_check, property_false, strategy, scenario,
                                                mutant):
     oracle = run_check(scenario=scenario, mutant=mutant, strategy="naive").result

@@ -14,8 +14,11 @@ from common import MUTANTS
 from explorer.api import check, prove
 from explorer.search.result import VIOLATED
 
+SLOW = pytest.mark.slow  # z3 takes 5 to 40 s on these: make test-long
+
 CASES = [("guest_memfd", "tiny", m) for m in (None, *MUTANTS)] + [
-    ("guest_memfd", "small", m) for m in (None, "no-synchronize", "fallocate-unchecked")
+    pytest.param("guest_memfd", "small", m, marks=SLOW, id=f"guest_memfd-small-{m or 'none'}")
+    for m in (None, "no-synchronize", "fallocate-unchecked")
 ] + [("srcu", "default", None), ("srcu", "self-deadlock", None)]
 
 # The same engines through the weak-memory lowering and Linux's SRCU algorithm
@@ -23,21 +26,20 @@ CASES = [("guest_memfd", "tiny", m) for m in (None, *MUTANTS)] + [
 WEAK = [
     ("guest_memfd", "tiny", None, "impl", "sc"),
     ("guest_memfd", "tiny", None, "abstract", "tso"),
-    ("guest_memfd", "tiny", "no-mb-in-read-lock", "impl", "sc"),
-    ("guest_memfd", "tiny", "no-mb-in-read-lock", "impl", "tso"),
-    ("guest_memfd", "tiny", "single-scan", "impl", "pso"),
-    ("srcu", "self-deadlock", None, "impl", "sc"),
+    pytest.param("guest_memfd", "tiny", "no-mb-in-read-lock", "impl", "sc", marks=SLOW),
+    pytest.param("guest_memfd", "tiny", "no-mb-in-read-lock", "impl", "tso", marks=SLOW),
+    pytest.param("guest_memfd", "tiny", "single-scan", "impl", "pso", marks=SLOW),
+    pytest.param("srcu", "self-deadlock", None, "impl", "sc", marks=SLOW),
 ]
 
 
 @pytest.mark.parametrize(("model", "scenario", "mutant"), CASES,
-                         ids=[f"{a}-{b}-{c or 'none'}" for a, b, c in CASES])
+                         ids=lambda c: c if isinstance(c, str) else str(c or "none"))
 def test_prove_and_dpor_agree(model: str, scenario: str, mutant: str | None) -> None:
     _agree(model, scenario, mutant, "abstract", "sc")
 
 
-@pytest.mark.parametrize(("model", "scenario", "mutant", "srcu", "mm"), WEAK,
-                         ids=["-".join(str(x) for x in c) for c in WEAK])
+@pytest.mark.parametrize(("model", "scenario", "mutant", "srcu", "mm"), WEAK)
 def test_prove_and_dpor_agree_weak(
     model: str, scenario: str, mutant: str | None, srcu: str, mm: str
 ) -> None:
