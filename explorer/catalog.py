@@ -1,6 +1,7 @@
 """Finding model families and their properties by name, or in a user's own file.
 
-The catalog module (default `specs.catalog`, or $EXPLORER_CATALOG) lists
+The catalog module (default `explorer.specs.catalog`, i.e. specs/catalog.py, or
+$EXPLORER_CATALOG) lists
 Entry objects; the engine imports it by name and never the models directly.
 A model given as a file (`explorer check path/to/model.py`) or a module
 (`explorer check package.module`) is a user's own: the module defines
@@ -69,7 +70,8 @@ class Catalog:
 
 
 def load(module: str | None = None) -> Catalog:
-    mod = importlib.import_module(module or os.environ.get("EXPLORER_CATALOG", "specs.catalog"))
+    name = module or os.environ.get("EXPLORER_CATALOG", "explorer.specs.catalog")
+    mod = importlib.import_module(name)
     return Catalog(tuple(mod.ENTRIES), mod.DEFAULT_MODEL, dict(getattr(mod, "PROOFS", {})))
 
 

@@ -6,10 +6,11 @@ itself knows nothing of guest_memfd.
 
 from __future__ import annotations
 
+from explorer.models.guest_memfd import GuestMemfd
+from explorer.models.litmus import LitmusFamily
+from explorer.models.srcu_contract import SrcuContract
+
 from explorer.catalog import Entry
-from models.guest_memfd import GuestMemfd
-from models.litmus import LitmusFamily
-from models.srcu_contract import SrcuContract
 
 from . import guest_memfd, litmus, srcu
 
@@ -21,4 +22,5 @@ ENTRIES = (
 DEFAULT_MODEL = "guest_memfd"
 # Patch-level proofs in z3 (`explorer prove --spec NAME`).
 # Name -> the module that defines it as SPEC (imported only when asked for: z3).
-PROOFS = {"fallocate-refactor": "specs.fallocate_proof", "flag-layout": "specs.flag_layout"}
+PROOFS = {"fallocate-refactor": "explorer.specs.fallocate_proof",
+          "flag-layout": "explorer.specs.flag_layout"}

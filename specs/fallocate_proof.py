@@ -24,17 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 import z3
-
-from explorer.compile.program import Program
-from explorer.lang.expr import MASK, Expr, Ghost, Local, Var, eq, land, lnot, lor, ne
-from explorer.lang.family import SYMBOLIC
-from explorer.lang.model import Model, Thread, VarDecl
-from explorer.lang.terms import bv, to_bool
-from explorer.search.result import HOLDS, VIOLATED
-from explorer.smt.cfg import longest_execution
-from explorer.smt.encode import finished, unroll, value_at
-from explorer.smt.spec import ProofSpec, SpecResult
-from models.guest_memfd import (
+from explorer.models.guest_memfd import (
     EINVAL,
     EOPNOTSUPP,
     EPERM,
@@ -50,7 +40,17 @@ from models.guest_memfd import (
     op_fallocate,
     window_var,
 )
-from models.srcu import AbstractSrcu
+from explorer.models.srcu import AbstractSrcu
+
+from explorer.compile.program import Program
+from explorer.lang.expr import MASK, Expr, Ghost, Local, Var, eq, land, lnot, lor, ne
+from explorer.lang.family import SYMBOLIC
+from explorer.lang.model import Model, Thread, VarDecl
+from explorer.lang.terms import bv, to_bool
+from explorer.search.result import HOLDS, VIOLATED
+from explorer.smt.cfg import longest_execution
+from explorer.smt.encode import finished, unroll, value_at
+from explorer.smt.spec import ProofSpec, SpecResult
 
 PAGES = 2  # pages per inode: enough for a range that covers none, one or both
 NEW, OLD = "result.patched", "result.pre-patch"

@@ -31,12 +31,12 @@ from __future__ import annotations
 from typing import Any
 
 import z3
+from explorer.models.guest_memfd import GUEST_MEMFD_F_MAPPING_FROZEN, _frozen, flags_var
 
 from explorer.lang.expr import Expr, Local, Shared, Var, ite, ne
 from explorer.lang.terms import to_bool, to_bv
 from explorer.search.result import HOLDS, VIOLATED
 from explorer.smt.spec import ProofSpec, SpecResult
-from models.guest_memfd import GUEST_MEMFD_F_MAPPING_FROZEN, _frozen, flags_var
 
 UAPI_FLAGS = {
     "GUEST_MEMFD_FLAG_MMAP": 1 << 0,

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from explorer.models.guest_memfd import breach_var, cache_var, preserved_var, recorded_var
+
 from explorer.lang.expr import Expr, Ghost, Shared, eq, land, lor
 from explorer.lang.family import PropertySpec
-from models.guest_memfd import breach_var, cache_var, preserved_var, recorded_var
 
 
 def _no_change_while_frozen(values: Mapping[str, Any]) -> Expr:

@@ -13,10 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from explorer.models.litmus import BY_NAME, Litmus, done
+
 from explorer.lang.expr import Expr, Ghost, eq, land, lnot
 from explorer.lang.family import PropertySpec
 from explorer.lang.model import Property
-from models.litmus import BY_NAME, Litmus, done
 
 NAME = "weak-outcome-absent"
 

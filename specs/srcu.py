@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from explorer.models.srcu_contract import LATE, STALE
+
 from explorer.lang.expr import Expr, Ghost, eq
 from explorer.lang.family import PropertySpec
-from models.srcu_contract import LATE, STALE
 
 
 def _grace_period(values: Mapping[str, Any]) -> Expr:

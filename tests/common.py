@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from models.guest_memfd import MUTANTS as _MUTANTS
+from explorer.models.guest_memfd import MUTANTS as _MUTANTS
 
 ROOT = Path(__file__).resolve().parent.parent
 

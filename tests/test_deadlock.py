@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from explorer.models.srcu import AbstractSrcu
 
 from explorer.compile.program import Program
 from explorer.lang.builder import OpBuilder
@@ -12,7 +13,6 @@ from explorer.search.budget import Budget
 from explorer.search.dfs import explore
 from explorer.search.replay import replay
 from explorer.search.result import DEADLOCK, HOLDS, VIOLATED
-from models.srcu import AbstractSrcu
 
 CACHE = pytest.mark.parametrize("cache", [True, False], ids=["stateful", "naive"])
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from explorer.models.guest_memfd import MUTANTS as PROTOCOL_MUTANTS
 
 from explorer.api import check
 from explorer.catalog import load
@@ -15,7 +16,6 @@ from explorer.search.budget import Budget
 from explorer.search.dfs import explore
 from explorer.search.replay import replay
 from explorer.search.result import DEADLOCK, HOLDS, VIOLATED
-from models.guest_memfd import MUTANTS as PROTOCOL_MUTANTS
 
 # The protocol mutants (the barrier mutants need --srcu impl: tests/test_srcu_impl.py).
 MUTANTS = tuple(m.name for m in PROTOCOL_MUTANTS)

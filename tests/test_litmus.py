@@ -12,13 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from explorer.models.litmus import BY_NAME, TESTS
+from explorer.specs.litmus import NAME
 
 from explorer.api import check
 from explorer.lang.expr import MASK, Ghost
 from explorer.search.budget import Budget
 from explorer.search.result import HOLDS, VIOLATED
-from models.litmus import BY_NAME, TESTS
-from specs.litmus import NAME
 
 A, F = "allowed", "forbidden"
 MODELS = ("sc", "tso", "pso")

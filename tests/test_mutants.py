@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 from common import MUTANTS
+from explorer.models.srcu_impl import BARRIER_MUTANT_NAMES
 
 from explorer.catalog import load
 from explorer.evidence.report import why_lines
 from explorer.search.replay import replay
 from explorer.search.result import HOLDS, VIOLATED
-from models.srcu_impl import BARRIER_MUTANT_NAMES
 
 NO_CHANGE = "no-change-after-freeze"
 KERNEL_FILE = "guest_memfd.c"

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from explorer.models.guest_memfd import EINVAL, EOPNOTSUPP, EPERM
+from explorer.specs import fallocate_proof, flag_layout
 
 from explorer.api import check, prove
 from explorer.lang.family import BadInput
 from explorer.search.result import HOLDS, VIOLATED
-from models.guest_memfd import EINVAL, EOPNOTSUPP, EPERM
-from specs import fallocate_proof, flag_layout
 
 
 @pytest.fixture(scope="module")

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 from common import cli
+from explorer.models.guest_memfd import MUTANTS
 
 from explorer import api
 from explorer.evidence import schedule
 from explorer.lang.family import BadInput
 from explorer.lang.model import ModelError
-from models.guest_memfd import MUTANTS
 
 MUTANT_NAMES = [m.name for m in MUTANTS]
 

@@ -6,13 +6,13 @@ import re
 from functools import cache
 
 import pytest
+from explorer.models.srcu_impl import BARRIER_MUTANTS, CHANGES, ImplSrcu, removed_by
 
 from explorer.api import Outcome, check
 from explorer.lang.builder import OpBuilder
 from explorer.lang.model import DONE, Step
 from explorer.search.budget import Budget
 from explorer.search.result import DEADLOCK, HOLDS, VIOLATED
-from models.srcu_impl import BARRIER_MUTANTS, CHANGES, ImplSrcu, removed_by
 
 
 @cache
