@@ -60,7 +60,7 @@ def prepare(
     built = built.with_properties(tuple(p.instantiate(values) for p in entry.properties))
     program = Program(lower(built, memory_model))
     setup = Setup(fam.name, sc.name, describe(fam, sc, settings or {}), values, mutant, srcu,
-                  memory_model)
+                  memory_model, fam.has_srcu(), fam.source)
     return setup, program
 
 

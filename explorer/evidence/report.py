@@ -76,8 +76,8 @@ def text(o: Outcome) -> str:
     s, r = o.setup, o.result
     out = [
         _wrap(f"model {s.model}, scenario {s.scenario}: {s.scenario_description}", ""),
-        f"mutant {s.mutant or 'none'}, strategy {r.strategy}, memory model {s.memory_model}, "
-        f"SRCU {s.srcu}",
+        f"mutant {s.mutant or 'none'}, strategy {r.strategy}, memory model {s.memory_model}"
+        + (f", SRCU {s.srcu}" if s.uses_srcu else ""),
         _wrap("properties: " + ", ".join(r.properties), ""),
         "",
         _wrap(headline(o), ""),
@@ -107,8 +107,9 @@ def text(o: Outcome) -> str:
                     names += f"; not reached: {'; '.join(later)}"
             switches = context_switches(r.schedule or [])
             which = "the fewest of any violating interleaving" if r.minimal else "as found"
+            against = f"; read it against {s.source}" if s.source else ""
             out += ["", _wrap(f"Counterexample: {len(o.trace)} steps, {switches} context "
-                              f"switches ({which}); read it against the patch", ""),
+                              f"switches ({which}){against}", ""),
                     _wrap(f"threads: {names}", "")]
             out += swimlane(o.trace, o.program)
             out += ["", "Step by step, with the kernel source:"]

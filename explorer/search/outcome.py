@@ -25,6 +25,8 @@ class Setup:
     mutant: str | None
     srcu: str
     memory_model: str
+    uses_srcu: bool = True  # the model has SRCU (Family.has_srcu): the report names `srcu`
+    source: str = ""  # what to read a counterexample against (Family.source)
 
 
 @dataclass(frozen=True)
