@@ -5,12 +5,16 @@ the JSON trace plus tags), and one "init.LOC" node per location that some
 step reads before any step writes it. Edges (MultiDiGraph; attribute `kind`):
 
   po  program order: consecutive steps of one thread (key "po")
-  rf  reads-from under SC: the write (or init) whose value a read observes
-      (key "rf:LOC"; attributes location, value). A step that reads and writes
-      a location reads it before it writes it.
-  co  coherence: successive writes of each location, init first (key "co:LOC")
+  rf  reads-from: the write (or init) whose value a read observes (key "rf:LOC";
+      attributes location, value). A step that reads and writes a location
+      reads it before it writes it. Under TSO/PSO a load reads memory, or the
+      newest store still in its own CPU's buffer.
+  co  coherence: successive writes of each location to memory, init first
+      (key "co:LOC"; under TSO/PSO a buffered store is in it as its flush)
   fr  from-reads: a read to the write that next overwrites what it read
       (key "fr:LOC"; a read-modify-write step gets no edge to itself)
+  sb  store buffer (TSO/PSO): a buffered store to the flush that makes it
+      visible to the other CPUs (key "sb:LOC"; attributes location, value)
   hb  the explorer's happens-before, reduced to immediate dependencies: an
       edge from an earlier event of another thread whose declared footprint
       (shared, ghost, and the invariant-visibility pseudo-location) conflicts
@@ -40,18 +44,20 @@ from typing import Any
 
 import networkx as nx
 
+from ..compile.lowering import FLUSH_TAG, bookkeeping
 from ..compile.program import Program, StepRecord, Transition, render
 from ..lang.family import BadInput
 from ..search.replay import replay
 from ..search.result import DEADLOCK, Failure
 from .html import to_html
 
-KINDS = ("po", "rf", "co", "fr", "hb", "gp")
+KINDS = ("po", "rf", "co", "fr", "sb", "hb", "gp")
 EDGE_STYLE = {
     "po": 'color="black", penwidth=1.5',
     "rf": 'color="darkgreen"',
     "co": 'color="blue", style="dashed"',
     "fr": 'color="orange", style="dashed"',
+    "sb": 'color="brown", style="dashed"',
     "hb": 'color="gray50", style="dotted"',
     "gp": 'color="purple", penwidth=2',
 }
@@ -142,6 +148,7 @@ def _add_nodes(g: nx.MultiDiGraph, records: list[StepRecord]) -> list[list[int]]
             chosen=rec.chosen,
             fused=rec.fused,
             tags=list(rec.tags),
+            buffered=[x for x, _cpu, _v in rec.buffered],
             violating=False,
         )
     return events
@@ -156,33 +163,57 @@ def _add_po(g: nx.MultiDiGraph, records: list[StepRecord]) -> None:
 
 
 def _add_memory(g: nx.MultiDiGraph, program: Program, records: list[StepRecord]) -> None:
-    """rf, co and fr from the declared reads and writes, under sequential consistency."""
-    latest: dict[str, str] = {}  # location -> node of its last write so far
-    writers: dict[str, list[str]] = {}  # location -> writes in coherence order
+    """rf, co, fr and sb from the declared reads and writes. Memory is sequentially
+    consistent; under TSO/PSO a store enters its CPU's buffer and reaches memory at
+    its flush (an sb edge from the store to it), so co orders the flushes, a load on
+    another CPU reads from memory (a flush, a direct write or init) and a load on the
+    storing CPU may read its own buffered store."""
+    home = [t.home for t in program.model.threads]
+    latest: dict[str, str] = {}  # location -> node of its last write to memory so far
+    writers: dict[str, list[str]] = {}  # location -> writes to memory in coherence order
+    pending: dict[tuple[str, str], list[str]] = {}  # (CPU, location) -> buffered stores
+    flushed_by: dict[str, str] = {}  # a buffered store -> its flush
     reads_from: list[tuple[str, str, str]] = []  # (reader, location, source)
     for i, rec in enumerate(records, 1):
         me = node_id(i)
         for loc, value in rec.reads:
-            src = latest.get(loc)
-            if src is None:
+            own = pending.get((home[rec.thread], loc))
+            if loc in rec.forwarded and own:
+                src = own[-1]  # its own CPU's newest buffered store
+            elif loc in latest:
+                src = latest[loc]
+            else:
                 src = init_id(loc)
                 if src not in g:
                     slot = program._loc(loc)
                     init = render(program.decls[slot].init, program.decls[slot])
-                    g.add_node(src, kind="init", location=loc, value=init)
+                    g.add_node(src, kind="init", location=loc, value=init,
+                               internal=bookkeeping(loc))
                     writers.setdefault(loc, []).insert(0, src)
             g.add_edge(src, me, key=f"rf:{loc}", kind="rf", location=loc, value=value)
             reads_from.append((me, loc, src))
+        buffered = {x for x, _cpu, _v in rec.buffered}
         for loc, _value in rec.writes:
-            latest[loc] = me
-            writers.setdefault(loc, []).append(me)
+            if loc not in buffered:
+                latest[loc] = me
+                writers.setdefault(loc, []).append(me)
+        for x, cpu, _v in rec.buffered:
+            pending.setdefault((cpu, x), []).append(me)
+        for tag in rec.tags:
+            if tag.startswith(FLUSH_TAG):  # the oldest store of that buffer reaches memory
+                cpu, _, x = tag[len(FLUSH_TAG):].partition(":")
+                if pending.get((cpu, x)):
+                    store = pending[(cpu, x)].pop(0)
+                    flushed_by[store] = me
+                    g.add_edge(store, me, key=f"sb:{x}", kind="sb", location=x,
+                               value=dict(rec.writes).get(x))
     successor: dict[tuple[str, str], str] = {}
     for loc, ws in writers.items():
         for a, b in zip(ws, ws[1:], strict=False):
             g.add_edge(a, b, key=f"co:{loc}", kind="co", location=loc)
             successor[(loc, a)] = b
     for reader, loc, src in reads_from:
-        nxt = successor.get((loc, src))
+        nxt = successor.get((loc, flushed_by.get(src, src)))
         if nxt is not None and nxt != reader:
             g.add_edge(reader, nxt, key=f"fr:{loc}", kind="fr", location=loc)
 

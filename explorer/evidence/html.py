@@ -29,6 +29,7 @@ COLOURS = {
     "rf": "#1a7f37",
     "co": "#1f4fd1",
     "fr": "#d97706",
+    "sb": "#8b5a2b",
     "hb": "#8a8a8a",
     "gp": "#8b3fc7",
 }
@@ -38,6 +39,7 @@ DESCRIPTIONS = {
     "rf": "reads-from",
     "co": "coherence",
     "fr": "from-reads",
+    "sb": "store buffer: a store to the flush that makes it visible",
     "hb": "happens-before",
     "gp": "SRCU grace period",
 }
