@@ -307,3 +307,31 @@ def test_unknown_extension(tmp_path, srcu_graph):
     with pytest.raises(BadInput) as err:
         export(srcu_graph, tmp_path / "g.png")
     assert "\n" not in str(err.value) and ".png" in str(err.value)
+
+
+def test_without_a_violation_every_edge_explains(srcu_graph):
+    """A schedule's graph (no property violated) has nothing to narrow down to."""
+    g = srcu_graph
+    assert g.graph["violating_node"] is None and g.graph["window_node"] is None
+    assert g.graph["races"] == []
+    assert all(d["focus"] and not d["internal"] for _u, _v, d in g.edges(data=True))
+    ran = [t for t in g.graph["threads"]
+           if any(d.get("thread") == t for _n, d in g.nodes(data=True))]
+    assert [lane["threads"] for lane in g.graph["lanes"]] == [[t] for t in ran]
+
+
+def test_focus_draws_the_story_of_a_violation(run_check):
+    """no-synchronize: get_folio's is_frozen read the flag before freeze wrote it (fr,
+    the race), freeze's write opened the window, and the allocation read the open
+    window (rf): those are shown, the rest is one click away."""
+    o = run_check(mutant="no-synchronize")
+    g = from_outcome(o)
+    bad, window = g.graph["violating_node"], g.graph["window_node"]
+    assert bad and window and g.graph["races"]
+    focus = [(u, v, d) for u, v, d in g.edges(data=True) if d["focus"]]
+    assert any(d["kind"] == "rf" and u == window and v == bad for u, v, d in focus)
+    for a, b in g.graph["races"]:
+        assert any({u, v} == {a, b} for u, v, _d in focus), (a, b)
+    assert len(focus) < g.number_of_edges()
+    races = [set(r) for r in g.graph["races"]]
+    assert all({u, v} in races for u, v, d in focus if d["kind"] == "hb")

@@ -28,8 +28,16 @@ step reads before any step writes it. Edges (MultiDiGraph; attribute `kind`):
 
 Graph attributes: model, threads, schedule, property, property_description,
 property_detail, violating_node (the step that made an invariant or final
-property false; None for a deadlock), blocked (for a deadlock: the threads
-stuck, where, and on what).
+property false; None for a deadlock), window_node (the step that opened the
+violated invariant's window, see evidence/moments.py; its node has
+opens_window {ghost: value}), races (the decisive races, [first, second]
+nodes), lanes (the columns to draw, [{title, threads, buffer}]: threads that
+ran, each CPU's store-buffer flushers next to its thread), blocked (for a
+deadlock: the threads stuck, where, and on what).
+
+Every edge has `focus` (it explains the violation: see _mark_focus; all of
+them when there is no violating step) and `internal` (a location of the store
+buffers' bookkeeping, sb.*); an init node has `internal` too.
 """
 
 from __future__ import annotations
@@ -49,7 +57,9 @@ from ..compile.program import Program, StepRecord, Transition, render
 from ..lang.family import BadInput
 from ..search.replay import replay
 from ..search.result import DEADLOCK, Failure
+from .explain import Race, decisive_races
 from .html import to_html
+from .moments import moments
 
 KINDS = ("po", "rf", "co", "fr", "sb", "hb", "gp")
 EDGE_STYLE = {
@@ -72,9 +82,12 @@ def init_id(location: str) -> str:
 
 
 def execution_graph(
-    program: Program, schedule: Sequence[Transition], failure: Failure | None = None
+    program: Program, schedule: Sequence[Transition], failure: Failure | None = None,
+    races: Sequence[Race] | None = None,
 ) -> nx.MultiDiGraph:
-    """Replays `schedule` and returns its execution graph (ModelError if it does not fit)."""
+    """Replays `schedule` and returns its execution graph (ModelError if it does not
+    fit). `races`: those that decided `failure` (explain.decisive_races; found here
+    when not given) for the edges that explain it (see _mark_focus)."""
     records, state = replay(program, schedule)
     g = nx.MultiDiGraph()
     g.graph.update(
@@ -87,6 +100,9 @@ def execution_graph(
         property_description=failure.description if failure else None,
         property_detail=failure.detail if failure else None,
         violating_node=None,
+        window_node=None,
+        races=[],
+        lanes=[],
         blocked=[],
     )
     events = _add_nodes(g, records)
@@ -110,7 +126,102 @@ def execution_graph(
             if last:
                 g.graph["violating_node"] = node_id(last[-1])
                 g.nodes[node_id(last[-1])]["violating"] = True
+            window = moments(program, records, failure.name, state).window
+            if window is not None:
+                g.graph["window_node"] = node_id(window.step)
+                g.nodes[node_id(window.step)]["opens_window"] = dict(window.values)
+            if races is None:
+                races = decisive_races(program, list(schedule), records, failure.name)
+            g.graph["races"] = [[node_id(x.first), node_id(x.second)] for x in races]
+    g.graph["lanes"] = _lanes(program, records, [b["thread"] for b in g.graph["blocked"]])
+    _mark_focus(g)
     return g
+
+
+def _lanes(program: Program, records: list[StepRecord], blocked: Sequence[str] = ()
+           ) -> list[dict[str, Any]]:
+    """The columns to draw: each thread that ran (or is blocked), and right after it
+    one for the flushers of its CPU's store buffer that ran (a flusher of a CPU with
+    no such thread gets a column of its own, at the end)."""
+    ran = {rec.thread for rec in records}
+    model_threads = program.model.threads
+    lanes: list[dict[str, Any]] = []
+    after: dict[str, dict[str, Any]] = {}  # CPU -> its buffer's lane
+    for i, t in enumerate(model_threads):
+        if t.daemon or (i not in ran and t.name not in blocked):
+            continue
+        lanes.append({"title": t.name, "threads": [t.name], "buffer": False})
+        if t.home not in after:
+            after[t.home] = {"title": f"{t.home}'s store buffer", "threads": [], "buffer": True}
+            lanes.append(after[t.home])
+    for i, t in enumerate(model_threads):
+        if t.daemon and i in ran:
+            if t.home not in after:
+                after[t.home] = {"title": f"{t.home}'s store buffer", "threads": [],
+                                 "buffer": True}
+                lanes.append(after[t.home])
+            after[t.home]["threads"].append(t.name)
+    return [lane for lane in lanes if lane["threads"]]
+
+
+def _mark_focus(g: nx.MultiDiGraph) -> None:
+    """Marks the edges that explain the violation (attribute focus; the page shows
+    only those at first): program order of the threads involved (those of the
+    violating step, the window-opening step and the decisive races); the rf and sb
+    edges into the violating and the window-opening step, and co from an earlier
+    write; the memory edges between the two steps of a decisive race (hb when there
+    is none) and the rf/sb edges into them on the raced-for locations; the grace
+    periods; for a value read from a flush, the store it flushed. Never an edge of
+    the store buffers' bookkeeping or from a ghost's initial value. Without a
+    violating step, every edge but the bookkeeping's is focus."""
+    key = [n for n in (g.graph["violating_node"], g.graph["window_node"]) if n]
+    races = [tuple(r) for r in g.graph["races"]]
+    for _u, _v, d in g.edges(data=True):
+        d["internal"] = bookkeeping(d["location"]) if "location" in d else False
+        d["focus"] = not key and not d["internal"]
+    if not key:
+        return
+    ends = {n for pair in races for n in pair}
+    threads = {g.nodes[n]["thread"] for n in set(key) | ends}
+    raced = {loc for a, b in races for loc in _shared(g, a, b)}
+    focus: set[tuple[str, str, str]] = set()
+    # A race is drawn by its memory edges, by hb only when it has none.
+    linked = {(u, v) for u, v, d in g.edges(data=True) if d["kind"] in ("rf", "co", "fr", "sb")}
+    for u, v, k, d in g.edges(keys=True, data=True):
+        kind = d["kind"]
+        # The initial value of a ghost (instrumentation) explains nothing.
+        if d["internal"] or g.nodes[u].get("ghost"):
+            continue
+        raced_pair = (u, v) in races or (v, u) in races
+        explains = (
+            kind == "po" and g.nodes[u]["thread"] in threads and not _is_flush(g, u),
+            kind in ("rf", "sb") and v in key,
+            kind == "co" and v in key and g.nodes[u]["kind"] != "init",
+            raced_pair and (kind != "hb" or not ({(u, v), (v, u)} & linked)),
+            kind in ("rf", "sb") and v in ends and d["location"] in raced,
+            kind == "gp",
+        )
+        if any(explains):
+            focus.add((u, v, k))
+    # A value that came through a store buffer: the store, then its flush.
+    for u, _v, _k in list(focus):
+        if _is_flush(g, u):
+            focus |= {(a, b, k) for a, b, k, d in g.in_edges(u, keys=True, data=True)
+                      if d["kind"] == "sb"}
+    for u, v, k in focus:
+        g.edges[u, v, k]["focus"] = True
+
+
+def _is_flush(g: nx.MultiDiGraph, n: str) -> bool:
+    return any(str(t).startswith(FLUSH_TAG) for t in g.nodes[n].get("tags", ()))
+
+
+def _shared(g: nx.MultiDiGraph, a: str, b: str) -> set[str]:
+    """The locations both steps access."""
+    def touched(n: str) -> set[str]:
+        d = g.nodes[n]
+        return set(d["reads"]) | set(d["writes"])
+    return touched(a) & touched(b)
 
 
 def from_outcome(outcome: Any) -> nx.MultiDiGraph:
@@ -118,7 +229,7 @@ def from_outcome(outcome: Any) -> nx.MultiDiGraph:
     r = outcome.result
     if outcome.program is None or r.schedule is None:
         raise BadInput("no execution to draw: the check found no violating run")
-    return execution_graph(outcome.program, r.schedule, r.failure)
+    return execution_graph(outcome.program, r.schedule, r.failure, outcome.races)
 
 
 # -- construction ---------------------------------------------------------------
@@ -188,7 +299,7 @@ def _add_memory(g: nx.MultiDiGraph, program: Program, records: list[StepRecord])
                     slot = program._loc(loc)
                     init = render(program.decls[slot].init, program.decls[slot])
                     g.add_node(src, kind="init", location=loc, value=init,
-                               internal=bookkeeping(loc))
+                               internal=bookkeeping(loc), ghost=loc in program.model.ghosts)
                     writers.setdefault(loc, []).insert(0, src)
             g.add_edge(src, me, key=f"rf:{loc}", kind="rf", location=loc, value=value)
             reads_from.append((me, loc, src))
