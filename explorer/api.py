@@ -67,7 +67,7 @@ def prepare(
     else:
         program = _compile(entry, values, mutant, srcu, memory_model)
     setup = Setup(fam.name, sc.name, describe(fam, sc, settings or {}), values, mutant, srcu,
-                  memory_model, entry.source)
+                  memory_model, entry.source, fam.has_srcu(), fam.source)
     return setup, program
 
 

@@ -538,6 +538,7 @@ class GuestMemfd(Family):
     scenarios = SCENARIOS
     mutants = MUTANTS + BARRIER_MUTANTS
     srcu_models = ("abstract", "impl")
+    source = "the patch"
 
     def params(self, settings: Mapping[str, str]) -> list[Param]:
         inodes = count(settings, P_INODES)

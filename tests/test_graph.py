@@ -11,7 +11,7 @@ import networkx as nx
 import pytest
 from common import MUTANTS
 
-from explorer.api import prepare
+from explorer.api import check, prepare
 from explorer.evidence import graph as graph_mod
 from explorer.evidence.graph import execution_graph, export, from_outcome
 from explorer.evidence.report import why_lines
@@ -45,33 +45,57 @@ def _steps(g: nx.MultiDiGraph) -> list[str]:
     )
 
 
+def _value(text: str) -> str:
+    """`1 (own store buffer)`, `1 (buffered on P0, ...)` -> `1`."""
+    return str(text).split(" (", 1)[0]
+
+
 def _check_consistent(g: nx.MultiDiGraph) -> None:
+    """rf, co, fr, po (and, under TSO/PSO, sb) agree with the steps' reads and writes."""
     nodes = g.nodes
     order = {n: nodes[n]["index"] for n in _steps(g)}
     order.update({n: 0 for n, d in g.nodes(data=True) if d["kind"] == "init"})
 
     def wrote(n: str, loc: str) -> str | None:
         d = nodes[n]
-        return d["value"] if d["kind"] == "init" and d["location"] == loc else (
-            d.get("writes", {}).get(loc))
+        if d["kind"] == "init":
+            return d["value"] if d["location"] == loc else None
+        value = d.get("writes", {}).get(loc)
+        return None if value is None else _value(value)
 
-    # rf: from a write of that location (earlier), same value, one source per read
+    # sb: each buffered store to one later flush of its location, each flush from one
+    flush_of: dict[str, str] = {}
+    for u, v, d in _edges(g, "sb"):
+        loc = d["location"]
+        assert loc in nodes[u]["buffered"] and u not in flush_of
+        assert order[u] < order[v] and any(t.startswith("mem.flush:") and t.endswith(f":{loc}")
+                                           for t in nodes[v]["tags"])
+        assert wrote(u, loc) == wrote(v, loc) == d["value"]
+        flush_of[u] = v
+    flushes = [n for n in _steps(g) if any(t.startswith("mem.flush:") for t in nodes[n]["tags"])]
+    assert sorted(flush_of.values()) == sorted(flushes)
+    # rf: from a write of that location (earlier), same value, one source per read; from
+    # a buffered store only on its own thread's CPU and before that store's flush
     rf: dict[tuple[str, str], str] = {}
     for u, v, d in _edges(g, "rf"):
         loc = d["location"]
         assert wrote(u, loc) is not None, (u, v, loc)
-        assert wrote(u, loc) == nodes[v]["reads"][loc] == d["value"]
+        assert wrote(u, loc) == _value(nodes[v]["reads"][loc]) == _value(d["value"])
         assert order[u] < order[v]
         assert (v, loc) not in rf
+        if loc in nodes[u].get("buffered", []):
+            assert nodes[u]["thread"] == nodes[v]["thread"], (u, v)
+            assert u not in flush_of or order[v] < order[flush_of[u]], (u, v)
         rf[(v, loc)] = u
     for n in _steps(g):
         for loc in nodes[n]["reads"]:
             assert (n, loc) in rf, f"{n} reads {loc} from nowhere"
-    # co: per location, a chain through every write in execution order
+    # co: per location, a chain through every write to memory in execution order
     writes: dict[str, list[str]] = defaultdict(list)
     for n in _steps(g):
         for loc in nodes[n]["writes"]:
-            writes[loc].append(n)
+            if loc not in nodes[n]["buffered"]:
+                writes[loc].append(n)
     for n, d in g.nodes(data=True):
         if d["kind"] == "init":
             writes[d["location"]].insert(0, n)
@@ -80,11 +104,12 @@ def _check_consistent(g: nx.MultiDiGraph) -> None:
         co[d["location"]].append((u, v))
     for loc, ws in writes.items():
         assert sorted(co[loc]) == sorted(zip(ws, ws[1:], strict=False)), loc
-    # fr = rf^-1 ; co (immediate successor), minus a read-modify-write to itself
+    # fr = rf^-1 ; co (immediate successor; a buffered store at its flush), minus a
+    # read-modify-write to itself
     succ = {(d["location"], u): v for u, v, d in _edges(g, "co")}
     expected_fr = set()
     for (reader, loc), src in rf.items():
-        nxt = succ.get((loc, src))
+        nxt = succ.get((loc, flush_of.get(src, src)))
         if nxt is not None and nxt != reader:
             expected_fr.add((reader, nxt, loc))
     assert {(u, v, d["location"]) for u, v, d in _edges(g, "fr")} == expected_fr
@@ -113,7 +138,7 @@ def _check_hb(g: nx.MultiDiGraph) -> None:
     for n in heads:
         d = g.nodes[n]
         r = set(d["reads"])
-        w = set(d["writes"])
+        w = set(d["writes"]) - set(d["buffered"])  # a buffered store writes at its flush
         fp[n] = (r, w)
     for i, a in enumerate(heads):
         for b in heads[i + 1:]:
@@ -142,6 +167,35 @@ def test_graph_of_each_mutant(run_check, mutant):
     assert g.graph["violating_node"] == f"e{blamed.group(1)}"
     assert g.nodes[g.graph["violating_node"]]["violating"]
     assert {d["kind"] for _, _, d in g.edges(data=True)} >= {"po", "rf", "co", "hb"}
+
+
+WEAK = [("guest_memfd", None, "check-before-lock", "abstract", "tso"),
+        ("guest_memfd", None, "no-mb-in-read-lock", "impl", "tso"),
+        ("guest_memfd", None, "unlock-before-alloc", "abstract", "pso"),
+        ("litmus", "SB", None, "abstract", "tso"),
+        ("litmus", "SB+rfi", None, "abstract", "tso"),
+        ("litmus", "MP", None, "abstract", "pso")]
+
+
+@pytest.mark.parametrize("model, scenario, mutant, srcu, mm", WEAK)
+def test_weak_memory_graph_reads_memory_or_its_own_buffer(model, scenario, mutant, srcu, mm):
+    """Under TSO/PSO a load on another CPU reads what memory holds (a stale read reads
+    from init or an older flush, never from the store still buffered), a load on the
+    storing CPU may read its own buffered store, and co orders the flushes."""
+    o = check(model=model, scenario=scenario, mutant=mutant, srcu=srcu, memory_model=mm)
+    g = from_outcome(o)
+    _check_consistent(g)
+    _check_hb(g)
+    assert _edges(g, "sb")  # the example needed a flush
+    for i, rec in enumerate(o.trace, 1):
+        for loc, _value in rec.reads:
+            (src,) = [u for u, _v, d in g.in_edges(f"e{i}", data=True)
+                      if d["kind"] == "rf" and d["location"] == loc]
+            if src.startswith("e") and loc in g.nodes[src]["buffered"]:
+                assert loc in rec.forwarded
+    if scenario == "SB+rfi":  # it reads its own store back before it is visible
+        assert any(loc in g.nodes[u]["buffered"] for u, _v, d in _edges(g, "rf")
+                   for loc in [d["location"]])
 
 
 def test_grace_period_edges():
@@ -253,3 +307,31 @@ def test_unknown_extension(tmp_path, srcu_graph):
     with pytest.raises(BadInput) as err:
         export(srcu_graph, tmp_path / "g.png")
     assert "\n" not in str(err.value) and ".png" in str(err.value)
+
+
+def test_without_a_violation_every_edge_explains(srcu_graph):
+    """A schedule's graph (no property violated) has nothing to narrow down to."""
+    g = srcu_graph
+    assert g.graph["violating_node"] is None and g.graph["window_node"] is None
+    assert g.graph["races"] == []
+    assert all(d["focus"] and not d["internal"] for _u, _v, d in g.edges(data=True))
+    ran = [t for t in g.graph["threads"]
+           if any(d.get("thread") == t for _n, d in g.nodes(data=True))]
+    assert [lane["threads"] for lane in g.graph["lanes"]] == [[t] for t in ran]
+
+
+def test_focus_draws_the_story_of_a_violation(run_check):
+    """no-synchronize: get_folio's is_frozen read the flag before freeze wrote it (fr,
+    the race), freeze's write opened the window, and the allocation read the open
+    window (rf): those are shown, the rest is one click away."""
+    o = run_check(mutant="no-synchronize")
+    g = from_outcome(o)
+    bad, window = g.graph["violating_node"], g.graph["window_node"]
+    assert bad and window and g.graph["races"]
+    focus = [(u, v, d) for u, v, d in g.edges(data=True) if d["focus"]]
+    assert any(d["kind"] == "rf" and u == window and v == bad for u, v, d in focus)
+    for a, b in g.graph["races"]:
+        assert any({u, v} == {a, b} for u, v, _d in focus), (a, b)
+    assert len(focus) < g.number_of_edges()
+    races = [set(r) for r in g.graph["races"]]
+    assert all({u, v} in races for u, v, d in focus if d["kind"] == "hb")

@@ -11,6 +11,7 @@ counterexample (reports/counterexample.png unless told otherwise).
 from __future__ import annotations
 
 import functools
+import json
 import os
 import re
 import shutil
@@ -216,6 +217,11 @@ def test_browser_draws_the_counterexample(pages, mutant):
         assert b["data-thread"] == g.nodes[b["data-node"]]["thread"]
     inits = [n for n, d in g.nodes(data=True) if d["kind"] == "init"]
     assert sorted(a["data-node"] for a in with_class(els, "init")) == sorted(inits)
+    # Shown at first: the initial values an arrow that explains the violation starts at.
+    feeding = {u for u, _v, d in g.edges(data=True) if d["focus"]}
+    shown_inits = [a["data-node"] for a in with_class(els, "init")
+                   if "hidden" not in a["class"].split()]
+    assert sorted(shown_inits) == sorted(n for n in inits if n in feeding)
 
     bad = g.graph["violating_node"]
     assert bad is not None
@@ -223,8 +229,11 @@ def test_browser_draws_the_counterexample(pages, mutant):
     assert [b["data-node"] for b in marked] == [bad]
     assert [b["data-node"] for b in with_class(els, "violating")] == [bad]
 
-    lanes = [a["data-thread"] for _t, a in els if "thread-name" in a.get("class", "").split()]
-    assert lanes == g.graph["threads"]
+    lanes = [a["data-lane"] for _t, a in els if "lane-title" in a.get("class", "").split()
+             and "data-lane" in a]
+    assert lanes == [lane["title"] for lane in g.graph["lanes"]]
+    ran = {d["thread"] for _n, d in g.nodes(data=True) if d["kind"] == "step"}
+    assert {t for lane in g.graph["lanes"] for t in lane["threads"]} == ran
 
     kinds = Counter(d["kind"] for _u, _v, d in g.edges(data=True))
     assert {"po", "rf"} <= set(kinds)
@@ -236,16 +245,26 @@ def test_browser_draws_the_counterexample(pages, mutant):
     assert len(drawn) == g.number_of_edges()
     pairs = Counter((d["kind"], u, v) for u, v, d in g.edges(data=True))
     assert Counter((a["data-kind"], a["data-from"], a["data-to"]) for a in drawn) == pairs
+    # Shown at first: only the edges that explain the violation, fewer than all.
+    focus = Counter((d["kind"], u, v) for u, v, d in g.edges(data=True) if d["focus"])
+    shown = Counter((a["data-kind"], a["data-from"], a["data-to"]) for a in drawn
+                    if "hidden" not in a["class"].split())
+    assert shown == focus and 0 < sum(focus.values()) < g.number_of_edges()
+    assert [a["id"] for a in with_class(els, "window")] == (
+        ["window"] if g.graph["window_node"] else [])
 
     for kind in KINDS:
         box = [a for t, a in els if t == "input" and a.get("id") == f"toggle-{kind}"]
         assert len(box) == 1 and box[0]["type"] == "checkbox"
         assert box[0]["data-shown"] == "true"
+    focus = [a for t, a in els if t == "input" and a.get("id") == "toggle-focus"]
+    assert len(focus) == 1 and focus[0]["data-shown"] == "true"
 
 
 def test_toggles_hide_edges_of_their_kind(pages):
+    """With "only what explains the violation" off, every edge of a kind still on shows."""
     g, page = pages[DEFAULT_MUTANT]
-    els = elements(dump_dom(page, "#hide=rf,co"))
+    els = elements(dump_dom(page, "#hide=rf,co,focus"))
     for kind in KINDS:
         shown = next(a for t, a in els if t == "input" and a.get("id") == f"toggle-{kind}")
         hidden = kind in ("rf", "co")
@@ -253,6 +272,61 @@ def test_toggles_hide_edges_of_their_kind(pages):
         for e in with_class(els, f"kind-{kind}"):
             assert ("hidden" in e["class"].split()) == hidden, (kind, e)
     assert with_class(els, "kind-rf") and with_class(els, "kind-po")
+
+
+TSO_CASES = [("no-mb-in-read-lock", "impl"), ("check-before-lock", "abstract")]
+
+
+@pytest.mark.parametrize("mutant, srcu", TSO_CASES)
+def test_weak_memory_page_defaults_to_the_edges_that_explain(tmp_path, mutant, srcu):
+    """A TSO counterexample's page: its data holds every edge and the store buffers'
+    bookkeeping, but shows at first only the edges that explain the violation, no
+    initial value of the bookkeeping, and each CPU's flushes next to its thread."""
+    o = check(mutant=mutant, srcu=srcu, memory_model="tso")
+    g = from_outcome(o)
+    page = tmp_path / "tso.html"
+    export(g, page)
+    text = page.read_text(encoding="utf-8")
+    raw = text.split('<script type="application/json" id="graph-data">', 1)[1]
+    data = json.loads(raw.split("</script>", 1)[0])
+    edges, nodes = data["edges"], {n["id"]: n for n in data["nodes"]}
+    assert len(edges) == g.number_of_edges()
+    focus = [e for e in edges if e["focus"]]
+    assert 0 < len(focus) <= len(edges) // 2
+    assert not [e for e in focus if e["internal"]]
+    internal_inits = [n for n in nodes.values() if n["kind"] == "init" and n["internal"]]
+    assert internal_inits and all(n["location"].startswith("sb.") for n in internal_inits)
+    # what the violating and the window-opening step read (but a ghost's initial value)
+    for key in (g.graph["violating_node"], g.graph["window_node"]):
+        assert key is not None
+        into = [e for e in edges if e["to"] == key and e["kind"] == "rf"
+                and not e["internal"] and not nodes[e["from"]].get("ghost")]
+        assert all(e["focus"] for e in into)
+        assert into or key == g.graph["window_node"]
+    # each store-buffer lane right after the lane of its CPU's thread
+    lanes = g.graph["lanes"]
+    for k, lane in enumerate(lanes):
+        if lane["buffer"]:
+            cpu = lane["title"].removesuffix("'s store buffer")
+            assert k > 0 and lanes[k - 1]["threads"] == [cpu], lanes
+            assert all(t.startswith(f"flush.{cpu}.") for t in lane["threads"])
+    assert [lane["title"] for lane in lanes if not lane["buffer"]] == [
+        t for t in g.graph["threads"] if any(d.get("thread") == t for _n, d in g.nodes(data=True))
+        and not t.startswith("flush.")]
+
+    els = elements(dump_dom(page))
+    shown = [a for a in with_class(els, "edge") if "hidden" not in a["class"].split()]
+    assert len(shown) == len(focus)
+    visible_inits = [a for a in with_class(els, "init") if "hidden" not in a["class"].split()]
+    assert visible_inits and not [a for a in visible_inits if a["data-location"].startswith("sb.")]
+    svg = next(a for t, a in els if t == "svg")
+    assert int(float(svg["width"])) <= 1400  # the columns fit a 1400-pixel window
+    count = next(a for a in els if a[1].get("id") == "shown-count")[1]
+    assert int(count["data-shown"]) == len(focus)
+    # one click away: everything, bookkeeping included
+    every = elements(dump_dom(page, "#hide=focus&show=internal"))
+    assert not [a for a in with_class(every, "edge") if "hidden" in a["class"].split()]
+    assert not [a for a in with_class(every, "init") if "hidden" in a["class"].split()]
 
 
 def test_deadlock_page_lists_blocked_threads(tmp_path, run_check):

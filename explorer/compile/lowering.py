@@ -366,6 +366,18 @@ def buffer_field(name: str) -> tuple[str, str, str] | None:
     return parts[1], ".".join(parts[2:-1]), parts[-1]
 
 
+BOOKKEEPING = ("issued", "flushed", "epoch")  # per CPU: sb.CPU.FIELD
+
+
+def bookkeeping(name: str) -> bool:
+    """A variable the lowering adds (a buffer's fields, a CPU's store counts and
+    epoch): how the machine is simulated, not what the kernel code reads or writes."""
+    if buffer_field(name) is not None:
+        return True
+    parts = name.split(".")
+    return len(parts) == 3 and parts[0] == "sb" and parts[2] in BOOKKEEPING
+
+
 def pending_stores(names: list[str], state: list[int]) -> list[tuple[str, str, int]]:
     """(location, CPU, count) of every non-empty store buffer in ``state``."""
     out = []

@@ -5,12 +5,16 @@ the JSON trace plus tags), and one "init.LOC" node per location that some
 step reads before any step writes it. Edges (MultiDiGraph; attribute `kind`):
 
   po  program order: consecutive steps of one thread (key "po")
-  rf  reads-from under SC: the write (or init) whose value a read observes
-      (key "rf:LOC"; attributes location, value). A step that reads and writes
-      a location reads it before it writes it.
-  co  coherence: successive writes of each location, init first (key "co:LOC")
+  rf  reads-from: the write (or init) whose value a read observes (key "rf:LOC";
+      attributes location, value). A step that reads and writes a location
+      reads it before it writes it. Under TSO/PSO a load reads memory, or the
+      newest store still in its own CPU's buffer.
+  co  coherence: successive writes of each location to memory, init first
+      (key "co:LOC"; under TSO/PSO a buffered store is in it as its flush)
   fr  from-reads: a read to the write that next overwrites what it read
       (key "fr:LOC"; a read-modify-write step gets no edge to itself)
+  sb  store buffer (TSO/PSO): a buffered store to the flush that makes it
+      visible to the other CPUs (key "sb:LOC"; attributes location, value)
   hb  the explorer's happens-before, reduced to immediate dependencies: an
       edge from an earlier event of another thread whose declared footprint
       (shared, ghost, and the invariant-visibility pseudo-location) conflicts
@@ -24,8 +28,16 @@ step reads before any step writes it. Edges (MultiDiGraph; attribute `kind`):
 
 Graph attributes: model, threads, schedule, property, property_description,
 property_detail, violating_node (the step that made an invariant or final
-property false; None for a deadlock), blocked (for a deadlock: the threads
-stuck, where, and on what).
+property false; None for a deadlock), window_node (the step that opened the
+violated invariant's window, see evidence/moments.py; its node has
+opens_window {ghost: value}), races (the decisive races, [first, second]
+nodes), lanes (the columns to draw, [{title, threads, buffer}]: threads that
+ran, each CPU's store-buffer flushers next to its thread), blocked (for a
+deadlock: the threads stuck, where, and on what).
+
+Every edge has `focus` (it explains the violation: see _mark_focus; all of
+them when there is no violating step) and `internal` (a location of the store
+buffers' bookkeeping, sb.*); an init node has `internal` too.
 """
 
 from __future__ import annotations
@@ -40,18 +52,22 @@ from typing import Any
 
 import networkx as nx
 
+from ..compile.lowering import FLUSH_TAG, bookkeeping
 from ..compile.program import Program, StepRecord, Transition, render
 from ..lang.family import BadInput
 from ..search.replay import replay
 from ..search.result import DEADLOCK, Failure
+from .explain import Race, decisive_races
 from .html import to_html
+from .moments import moments
 
-KINDS = ("po", "rf", "co", "fr", "hb", "gp")
+KINDS = ("po", "rf", "co", "fr", "sb", "hb", "gp")
 EDGE_STYLE = {
     "po": 'color="black", penwidth=1.5',
     "rf": 'color="darkgreen"',
     "co": 'color="blue", style="dashed"',
     "fr": 'color="orange", style="dashed"',
+    "sb": 'color="brown", style="dashed"',
     "hb": 'color="gray50", style="dotted"',
     "gp": 'color="purple", penwidth=2',
 }
@@ -66,9 +82,12 @@ def init_id(location: str) -> str:
 
 
 def execution_graph(
-    program: Program, schedule: Sequence[Transition], failure: Failure | None = None
+    program: Program, schedule: Sequence[Transition], failure: Failure | None = None,
+    races: Sequence[Race] | None = None,
 ) -> nx.MultiDiGraph:
-    """Replays `schedule` and returns its execution graph (ModelError if it does not fit)."""
+    """Replays `schedule` and returns its execution graph (ModelError if it does not
+    fit). `races`: those that decided `failure` (explain.decisive_races; found here
+    when not given) for the edges that explain it (see _mark_focus)."""
     records, state = replay(program, schedule)
     g = nx.MultiDiGraph()
     g.graph.update(
@@ -81,6 +100,9 @@ def execution_graph(
         property_description=failure.description if failure else None,
         property_detail=failure.detail if failure else None,
         violating_node=None,
+        window_node=None,
+        races=[],
+        lanes=[],
         blocked=[],
     )
     events = _add_nodes(g, records)
@@ -104,7 +126,102 @@ def execution_graph(
             if last:
                 g.graph["violating_node"] = node_id(last[-1])
                 g.nodes[node_id(last[-1])]["violating"] = True
+            window = moments(program, records, failure.name, state).window
+            if window is not None:
+                g.graph["window_node"] = node_id(window.step)
+                g.nodes[node_id(window.step)]["opens_window"] = dict(window.values)
+            if races is None:
+                races = decisive_races(program, list(schedule), records, failure.name)
+            g.graph["races"] = [[node_id(x.first), node_id(x.second)] for x in races]
+    g.graph["lanes"] = _lanes(program, records, [b["thread"] for b in g.graph["blocked"]])
+    _mark_focus(g)
     return g
+
+
+def _lanes(program: Program, records: list[StepRecord], blocked: Sequence[str] = ()
+           ) -> list[dict[str, Any]]:
+    """The columns to draw: each thread that ran (or is blocked), and right after it
+    one for the flushers of its CPU's store buffer that ran (a flusher of a CPU with
+    no such thread gets a column of its own, at the end)."""
+    ran = {rec.thread for rec in records}
+    model_threads = program.model.threads
+    lanes: list[dict[str, Any]] = []
+    after: dict[str, dict[str, Any]] = {}  # CPU -> its buffer's lane
+    for i, t in enumerate(model_threads):
+        if t.daemon or (i not in ran and t.name not in blocked):
+            continue
+        lanes.append({"title": t.name, "threads": [t.name], "buffer": False})
+        if t.home not in after:
+            after[t.home] = {"title": f"{t.home}'s store buffer", "threads": [], "buffer": True}
+            lanes.append(after[t.home])
+    for i, t in enumerate(model_threads):
+        if t.daemon and i in ran:
+            if t.home not in after:
+                after[t.home] = {"title": f"{t.home}'s store buffer", "threads": [],
+                                 "buffer": True}
+                lanes.append(after[t.home])
+            after[t.home]["threads"].append(t.name)
+    return [lane for lane in lanes if lane["threads"]]
+
+
+def _mark_focus(g: nx.MultiDiGraph) -> None:
+    """Marks the edges that explain the violation (attribute focus; the page shows
+    only those at first): program order of the threads involved (those of the
+    violating step, the window-opening step and the decisive races); the rf and sb
+    edges into the violating and the window-opening step, and co from an earlier
+    write; the memory edges between the two steps of a decisive race (hb when there
+    is none) and the rf/sb edges into them on the raced-for locations; the grace
+    periods; for a value read from a flush, the store it flushed. Never an edge of
+    the store buffers' bookkeeping or from a ghost's initial value. Without a
+    violating step, every edge but the bookkeeping's is focus."""
+    key = [n for n in (g.graph["violating_node"], g.graph["window_node"]) if n]
+    races = [tuple(r) for r in g.graph["races"]]
+    for _u, _v, d in g.edges(data=True):
+        d["internal"] = bookkeeping(d["location"]) if "location" in d else False
+        d["focus"] = not key and not d["internal"]
+    if not key:
+        return
+    ends = {n for pair in races for n in pair}
+    threads = {g.nodes[n]["thread"] for n in set(key) | ends}
+    raced = {loc for a, b in races for loc in _shared(g, a, b)}
+    focus: set[tuple[str, str, str]] = set()
+    # A race is drawn by its memory edges, by hb only when it has none.
+    linked = {(u, v) for u, v, d in g.edges(data=True) if d["kind"] in ("rf", "co", "fr", "sb")}
+    for u, v, k, d in g.edges(keys=True, data=True):
+        kind = d["kind"]
+        # The initial value of a ghost (instrumentation) explains nothing.
+        if d["internal"] or g.nodes[u].get("ghost"):
+            continue
+        raced_pair = (u, v) in races or (v, u) in races
+        explains = (
+            kind == "po" and g.nodes[u]["thread"] in threads and not _is_flush(g, u),
+            kind in ("rf", "sb") and v in key,
+            kind == "co" and v in key and g.nodes[u]["kind"] != "init",
+            raced_pair and (kind != "hb" or not ({(u, v), (v, u)} & linked)),
+            kind in ("rf", "sb") and v in ends and d["location"] in raced,
+            kind == "gp",
+        )
+        if any(explains):
+            focus.add((u, v, k))
+    # A value that came through a store buffer: the store, then its flush.
+    for u, _v, _k in list(focus):
+        if _is_flush(g, u):
+            focus |= {(a, b, k) for a, b, k, d in g.in_edges(u, keys=True, data=True)
+                      if d["kind"] == "sb"}
+    for u, v, k in focus:
+        g.edges[u, v, k]["focus"] = True
+
+
+def _is_flush(g: nx.MultiDiGraph, n: str) -> bool:
+    return any(str(t).startswith(FLUSH_TAG) for t in g.nodes[n].get("tags", ()))
+
+
+def _shared(g: nx.MultiDiGraph, a: str, b: str) -> set[str]:
+    """The locations both steps access."""
+    def touched(n: str) -> set[str]:
+        d = g.nodes[n]
+        return set(d["reads"]) | set(d["writes"])
+    return touched(a) & touched(b)
 
 
 def from_outcome(outcome: Any) -> nx.MultiDiGraph:
@@ -112,7 +229,7 @@ def from_outcome(outcome: Any) -> nx.MultiDiGraph:
     r = outcome.result
     if outcome.program is None or r.schedule is None:
         raise BadInput("no execution to draw: the check found no violating run")
-    return execution_graph(outcome.program, r.schedule, r.failure)
+    return execution_graph(outcome.program, r.schedule, r.failure, outcome.races)
 
 
 # -- construction ---------------------------------------------------------------
@@ -142,6 +259,7 @@ def _add_nodes(g: nx.MultiDiGraph, records: list[StepRecord]) -> list[list[int]]
             chosen=rec.chosen,
             fused=rec.fused,
             tags=list(rec.tags),
+            buffered=[x for x, _cpu, _v in rec.buffered],
             violating=False,
         )
     return events
@@ -156,33 +274,57 @@ def _add_po(g: nx.MultiDiGraph, records: list[StepRecord]) -> None:
 
 
 def _add_memory(g: nx.MultiDiGraph, program: Program, records: list[StepRecord]) -> None:
-    """rf, co and fr from the declared reads and writes, under sequential consistency."""
-    latest: dict[str, str] = {}  # location -> node of its last write so far
-    writers: dict[str, list[str]] = {}  # location -> writes in coherence order
+    """rf, co, fr and sb from the declared reads and writes. Memory is sequentially
+    consistent; under TSO/PSO a store enters its CPU's buffer and reaches memory at
+    its flush (an sb edge from the store to it), so co orders the flushes, a load on
+    another CPU reads from memory (a flush, a direct write or init) and a load on the
+    storing CPU may read its own buffered store."""
+    home = [t.home for t in program.model.threads]
+    latest: dict[str, str] = {}  # location -> node of its last write to memory so far
+    writers: dict[str, list[str]] = {}  # location -> writes to memory in coherence order
+    pending: dict[tuple[str, str], list[str]] = {}  # (CPU, location) -> buffered stores
+    flushed_by: dict[str, str] = {}  # a buffered store -> its flush
     reads_from: list[tuple[str, str, str]] = []  # (reader, location, source)
     for i, rec in enumerate(records, 1):
         me = node_id(i)
         for loc, value in rec.reads:
-            src = latest.get(loc)
-            if src is None:
+            own = pending.get((home[rec.thread], loc))
+            if loc in rec.forwarded and own:
+                src = own[-1]  # its own CPU's newest buffered store
+            elif loc in latest:
+                src = latest[loc]
+            else:
                 src = init_id(loc)
                 if src not in g:
                     slot = program._loc(loc)
                     init = render(program.decls[slot].init, program.decls[slot])
-                    g.add_node(src, kind="init", location=loc, value=init)
+                    g.add_node(src, kind="init", location=loc, value=init,
+                               internal=bookkeeping(loc), ghost=loc in program.model.ghosts)
                     writers.setdefault(loc, []).insert(0, src)
             g.add_edge(src, me, key=f"rf:{loc}", kind="rf", location=loc, value=value)
             reads_from.append((me, loc, src))
+        buffered = {x for x, _cpu, _v in rec.buffered}
         for loc, _value in rec.writes:
-            latest[loc] = me
-            writers.setdefault(loc, []).append(me)
+            if loc not in buffered:
+                latest[loc] = me
+                writers.setdefault(loc, []).append(me)
+        for x, cpu, _v in rec.buffered:
+            pending.setdefault((cpu, x), []).append(me)
+        for tag in rec.tags:
+            if tag.startswith(FLUSH_TAG):  # the oldest store of that buffer reaches memory
+                cpu, _, x = tag[len(FLUSH_TAG):].partition(":")
+                if pending.get((cpu, x)):
+                    store = pending[(cpu, x)].pop(0)
+                    flushed_by[store] = me
+                    g.add_edge(store, me, key=f"sb:{x}", kind="sb", location=x,
+                               value=dict(rec.writes).get(x))
     successor: dict[tuple[str, str], str] = {}
     for loc, ws in writers.items():
         for a, b in zip(ws, ws[1:], strict=False):
             g.add_edge(a, b, key=f"co:{loc}", kind="co", location=loc)
             successor[(loc, a)] = b
     for reader, loc, src in reads_from:
-        nxt = successor.get((loc, src))
+        nxt = successor.get((loc, flushed_by.get(src, src)))
         if nxt is not None and nxt != reader:
             g.add_edge(reader, nxt, key=f"fr:{loc}", kind="fr", location=loc)
 

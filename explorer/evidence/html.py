@@ -1,17 +1,25 @@
 """The execution graph as one self-contained HTML page (no network, no external files).
 
 The graph is embedded as JSON in a <script> tag; inline JavaScript draws it as
-inline SVG: one column per thread (swimlanes), one row per step in execution
-order, the initial values in a column on the left, the relations as arrows
-coloured by kind, with a checkbox per kind toggling them. Hovering a step shows
-its code, reads, writes and locals; hovering an arrow shows its location and
-value. The step that made the property false is red (id "violating"); the
-property and its description are on top, with the blocked threads of a deadlock.
+inline SVG: one column per thread that ran (swimlanes; a CPU's store-buffer
+flushes in a narrower column right after its thread), one row per step in
+execution order, the initial values in a column on the left, the relations as
+arrows coloured by kind, with a checkbox per kind toggling them. At first only
+the arrows that explain the violation show (edge attribute focus, see
+graph._mark_focus; checkbox "toggle-focus"), and neither the store buffers'
+bookkeeping nor its initial values ("toggle-internal"); an initial value shows
+only while an arrow from it does. Hovering a step shows its code, reads, writes
+and locals; hovering an arrow shows its location and value. The step that made
+the property false is red (id "violating"), the one that opened its window blue
+(id "window"); the property and its description are on top, with the blocked
+threads of a deadlock.
 
 Stable hooks (tests query them): step boxes `<g class="event" data-node="e6"
 data-thread="...">`, init boxes `class="init"`, edges `<g class="edge kind-rf"
-data-kind="rf" data-from=".." data-to="..">`, checkboxes `id="toggle-rf"`. A
-URL fragment such as `#hide=rf,co` clicks those checkboxes off after drawing.
+data-kind="rf" data-from=".." data-to="..">` (class "hidden" when not shown),
+lane titles `data-lane`, checkboxes `id="toggle-rf"`, "toggle-focus",
+"toggle-internal", the count `id="shown-count" data-shown=N`. A URL fragment
+such as `#hide=rf,co,focus&show=internal` clicks those checkboxes after drawing.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ COLOURS = {
     "rf": "#1a7f37",
     "co": "#1f4fd1",
     "fr": "#d97706",
+    "sb": "#8b5a2b",
     "hb": "#8a8a8a",
     "gp": "#8b3fc7",
 }
@@ -38,6 +47,7 @@ DESCRIPTIONS = {
     "rf": "reads-from",
     "co": "coherence",
     "fr": "from-reads",
+    "sb": "store buffer: a store to the flush that makes it visible",
     "hb": "happens-before",
     "gp": "SRCU grace period",
 }

@@ -115,6 +115,17 @@ class Family(ABC):
     mutants: tuple[Mutant, ...] = ()
     srcu_models: tuple[str, ...] = ("abstract",)
     default_scenario = "default"
+    # Whether the model has SRCU at all (a report names the SRCU model only then);
+    # None: whether it offers an SRCU model besides the default abstract one.
+    uses_srcu: bool | None = None
+    # What a counterexample is to be read against, e.g. "the patch" ("": nothing
+    # beyond the source lines its steps cite).
+    source: str = ""
+
+    def has_srcu(self) -> bool:
+        if self.uses_srcu is None:
+            return self.srcu_models != Family.srcu_models
+        return self.uses_srcu
 
     @abstractmethod
     def params(self, settings: Mapping[str, str]) -> list[Param]:

@@ -26,6 +26,8 @@ class Setup:
     srcu: str
     memory_model: str
     source: str = ""  # a user's model: its file (absolute path) or module; "" built in
+    uses_srcu: bool = True  # the model has SRCU (Family.has_srcu): the report names `srcu`
+    read_against: str = ""  # what to read a counterexample against (Family.source)
 
 
 @dataclass(frozen=True)

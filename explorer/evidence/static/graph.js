@@ -55,49 +55,81 @@
     });
   }
 
-  /* ---- controls: one checkbox per kind ---- */
+  /* ---- controls: one checkbox per kind, "explains the violation", bookkeeping ---- */
+  var state = {kinds: {}, focus: true, internal: false};
+  var anyFocusOff = data.edges.some(function (e) { return !e.focus && !e.internal; });
+  var anyInternal = data.edges.some(function (e) { return e.internal; }) ||
+    data.nodes.some(function (n) { return n.internal; });
+  state.focus = anyFocusOff;  /* nothing to narrow down: show every edge */
   var counts = {};
-  KINDS.forEach(function (k) { counts[k] = 0; });
+  KINDS.forEach(function (k) { counts[k] = 0; state.kinds[k] = true; });
   data.edges.forEach(function (e) { counts[e.kind] = (counts[e.kind] || 0) + 1; });
   var controls = document.getElementById("controls");
+  function toggle(id, title, on, onChange, extra) {
+    var lab = el("label", {"for": "toggle-" + id, title: title}, controls);
+    var box = el("input", {type: "checkbox", id: "toggle-" + id, "class": "toggle"}, lab);
+    for (var k in extra || {}) box.setAttribute(k, extra[k]);
+    box.checked = on;
+    box.setAttribute("data-shown", on ? "true" : "false");
+    box.addEventListener("change", function () {
+      box.setAttribute("data-shown", box.checked ? "true" : "false");
+      onChange(box.checked);
+      draw();
+    });
+    return lab;
+  }
+  if (anyFocusOff) {
+    toggle("focus", "only the arrows that explain the violation: program order of the " +
+      "threads involved, what the violating and the window-opening step read, the races " +
+      "that decided it", state.focus, function (on) { state.focus = on; })
+      .appendChild(document.createTextNode("only what explains the violation"));
+  }
   txt(controls, "span", "Relations: ");
   KINDS.forEach(function (k) {
-    var lab = el("label", {"for": "toggle-" + k, title: data.descriptions[k] || k}, controls);
-    var box = el("input", {type: "checkbox", id: "toggle-" + k, "data-kind": k,
-      "class": "toggle"}, lab);
-    box.checked = true;
-    box.addEventListener("change", function () {
-      var on = box.checked;
-      svg.querySelectorAll(".edge.kind-" + k).forEach(function (e) {
-        e.classList.toggle("hidden", !on);
-      });
-      box.setAttribute("data-shown", on ? "true" : "false");
-    });
-    box.setAttribute("data-shown", "true");
-    var dash = {co: "dashed", fr: "dashed", hb: "dotted"}[k] || "solid";
+    var lab = toggle(k, data.descriptions[k] || k, true,
+      function (on) { state.kinds[k] = on; }, {"data-kind": k});
+    var dash = {co: "dashed", fr: "dashed", sb: "dashed", hb: "dotted"}[k] || "solid";
     el("span", {"class": "swatch",
       style: "border-top-style: " + dash + "; border-top-color: " + COLOURS[k]}, lab);
     lab.appendChild(document.createTextNode(k + " (" + counts[k] + ")"));
   });
+  if (anyInternal) {
+    toggle("internal", "the store buffers' bookkeeping (sb.*: counts of stores issued " +
+      "and flushed) and its initial values", false, function (on) { state.internal = on; })
+      .appendChild(document.createTextNode("store-buffer bookkeeping"));
+  }
+  var shownCount = txt(controls, "span", "", {"class": "hint", id: "shown-count"});
   txt(controls, "span", "hover a step or an arrow for its values", {"class": "hint"});
 
-  /* ---- layout ---- */
-  var threads = (G.threads || []).slice();
+  function edgeShown(e) {
+    return state.kinds[e.kind] !== false && (!state.focus || e.focus) &&
+      (state.internal || !e.internal);
+  }
+
+  /* ---- layout: a lane per thread that ran, its CPU's store buffer next to it ---- */
   var steps = data.nodes.filter(function (n) { return n.kind === "step"; });
   var inits = data.nodes.filter(function (n) { return n.kind === "init"; });
-  steps.forEach(function (n) { if (threads.indexOf(n.thread) < 0) threads.push(n.thread); });
-  var BOX_W = 240, BOX_H = 50, ROW = 68, GAP = 30, TOP = 40, PAD = 10;
-  var INIT_W = inits.length ? 200 : 0, INIT_H = 32, INIT_ROW = 42;
-  var left = PAD + (INIT_W ? INIT_W + 30 : 0);
-  var nRows = steps.length ? steps[steps.length - 1].index : 0;
-  var laneH = Math.max(nRows * ROW, inits.length * INIT_ROW) + 20;
-  var width = left + threads.length * (BOX_W + GAP) + 20;
   var blockedBy = {};
   (G.blocked || []).forEach(function (b) { blockedBy[b.thread] = b; });
-  var height = TOP + laneH + (G.blocked && G.blocked.length ? ROW : 0) + PAD;
-  svg.setAttribute("width", width);
-  svg.setAttribute("height", height);
-  svg.setAttribute("viewBox", "0 0 " + width + " " + height);
+  var lanes = (G.lanes || []).map(function (l) { return l; });
+  if (!lanes.length) {
+    (G.threads || []).forEach(function (t) {
+      lanes.push({title: t, threads: [t], buffer: false});
+    });
+  }
+  var laneOf = {};
+  lanes.forEach(function (l, i) { l.threads.forEach(function (t) { laneOf[t] = i; }); });
+  steps.forEach(function (n) {
+    if (laneOf[n.thread] === undefined) {
+      laneOf[n.thread] = lanes.length;
+      lanes.push({title: n.thread, threads: [n.thread], buffer: false});
+    }
+  });
+  var BOX_W = 240, BUF_W = 190, BOX_H = 50, ROW = 68, GAP = 30, TOP = 40, PAD = 10;
+  var INIT_FULL = 200, INIT_H = 32, INIT_ROW = 42;
+  var nRows = steps.length ? steps[steps.length - 1].index : 0;
+  var anyBlocked = G.blocked && G.blocked.length;
+  var tip = document.getElementById("tooltip");
 
   var defs = sv("defs", {}, svg);
   KINDS.forEach(function (k) {
@@ -105,28 +137,7 @@
       markerWidth: "7", markerHeight: "7", orient: "auto-start-reverse"}, defs);
     sv("path", {d: "M0,0 L10,5 L0,10 z", fill: COLOURS[k]}, m);
   });
-
-  var lanes = sv("g", {id: "lanes"}, svg);
-  var pos = {};  /* node id -> {x, y, w, h, col} */
-  if (INIT_W) {
-    sv("rect", {"class": "lane", x: PAD - 4, y: TOP - 30, width: INIT_W + 8, height: laneH + 30,
-      rx: 4}, lanes);
-    var it = sv("text", {"class": "lane-title", x: PAD + INIT_W / 2, y: TOP - 12,
-      "text-anchor": "middle"}, lanes);
-    it.textContent = "initial values";
-  }
-  threads.forEach(function (t, i) {
-    var x = left + i * (BOX_W + GAP);
-    sv("rect", {"class": "lane", x: x - 8, y: TOP - 30, width: BOX_W + 16, height: laneH + 30 +
-      (blockedBy[t] ? ROW : 0), rx: 4, "data-thread": t}, lanes);
-    var tt = sv("text", {"class": "lane-title thread-name", x: x + BOX_W / 2, y: TOP - 12,
-      "text-anchor": "middle", "data-thread": t}, lanes);
-    tt.textContent = t;
-  });
-
-  var edgeLayer = sv("g", {id: "edges"}, svg);
-  var nodeLayer = sv("g", {id: "nodes"}, svg);
-  var tip = document.getElementById("tooltip");
+  var layer = sv("g", {id: "drawing"}, svg);
 
   function showTip(ev, build) {
     tip.innerHTML = "";
@@ -167,124 +178,206 @@
     });
     return lines.join("\n");
   }
-
-  inits.forEach(function (n, k) {
-    var x = PAD, y = TOP + k * INIT_ROW;
-    pos[n.id] = {x: x, y: y, w: INIT_W, h: INIT_H, col: -1};
-    var g = sv("g", {"class": "init", "data-node": n.id, "data-location": n.location}, nodeLayer);
-    sv("title", {}, g).textContent = "initial value of " + n.location + " = " + n.value;
-    sv("rect", {x: x, y: y, width: INIT_W, height: INIT_H, rx: 10}, g);
-    var t = sv("text", {x: x + 8, y: y + 20}, g);
-    t.textContent = clip(n.location + " = " + n.value, 28);
-    hover(g, function (d) {
-      txt(d, "div", "initial value", {"class": "t-head"});
-      table(d, "", (function () { var o = {}; o[n.location] = n.value; return o; })());
-    });
-  });
-
-  steps.forEach(function (n) {
-    var col = threads.indexOf(n.thread);
-    var x = left + col * (BOX_W + GAP), y = TOP + (n.index - 1) * ROW;
-    pos[n.id] = {x: x, y: y, w: BOX_W, h: BOX_H, col: col};
-    var bad = n.id === G.violating_node || n.violating;
-    var cls = "event" + (bad ? " violating" : "") + (n.fused ? " fused" : "");
-    var attrs = {"class": cls, "data-node": n.id, "data-thread": n.thread, "data-index": n.index,
-      "data-step": n.step};
-    if (bad) attrs.id = "violating";
-    var g = sv("g", attrs, nodeLayer);
-    sv("title", {}, g).textContent = plainText(n);
-    sv("rect", {x: x, y: y, width: BOX_W, height: BOX_H, rx: 4}, g);
-    var t1 = sv("text", {"class": "label", x: x + 7, y: y + 15}, g);
-    t1.textContent = clip(n.index + ". " + n.step, 35);
-    var t2 = sv("text", {"class": "where", x: x + 7, y: y + 29}, g);
-    var what = n.fused ? "(fused with previous)" : n.operation + "(" + n.args + ")";
-    t2.textContent = clip(base(n.line) + "  " + what, 36);
-    var t3 = sv("text", {"class": "code", x: x + 7, y: y + 43}, g);
-    t3.textContent = clip(n.code, 36);
-    if (bad) {
-      var mark = sv("text", {"class": "violating-mark", x: x + 2, y: y + BOX_H + 13}, g);
-      mark.textContent = clip("\u2717 makes " + (G.property || "the property") + " false", 38);
-    }
-    hover(g, function (d) {
-      var why = bad ? "  \u2014 makes " + G.property + " false" : "";
-      txt(d, "div", n.index + ". " + n.thread + ": " + n.step + why, {"class": "t-head"});
-      txt(d, "div", n.operation + "(" + n.args + ")  " + n.line);
-      txt(d, "pre", n.code || "");
-      table(d, "reads", n.reads);
-      table(d, "writes", n.writes);
-      table(d, "locals", n.locals);
-      if (n.tags && n.tags.length) txt(d, "div", "tags: " + n.tags.join(", "), {"class": "t-sec"});
-      if (n.chosen != null) txt(d, "div", "chosen: " + n.chosen, {"class": "t-sec"});
-    });
-  });
-
-  threads.forEach(function (t, i) {
-    var b = blockedBy[t];
-    if (!b) return;
-    var x = left + i * (BOX_W + GAP), y = TOP + laneH;
-    var g = sv("g", {"class": "blocked", "data-thread": t}, nodeLayer);
-    sv("title", {}, g).textContent =
-      t + " blocked at " + b.step + " (" + b.line + "): " + b.waits_for;
-    sv("rect", {x: x, y: y, width: BOX_W, height: BOX_H, rx: 4}, g);
-    sv("text", {x: x + 7, y: y + 15, "font-weight": "bold"}, g).textContent =
-      clip("blocked: " + b.step, 36);
-    sv("text", {x: x + 7, y: y + 29}, g).textContent = clip(base(b.line), 37);
-    sv("text", {x: x + 7, y: y + 43}, g).textContent = clip("waits for " + b.waits_for, 37);
-  });
-
-  /* ---- edges ---- */
   function curve(x1, y1, cx1, cy1, cx2, cy2, x2, y2) {
     return "M" + x1 + "," + y1 + " C" + cx1 + "," + cy1 + " " + cx2 + "," + cy2 + " " +
       x2 + "," + y2;
   }
-  var pairSeen = {};
-  data.edges.forEach(function (e) {
-    var a = pos[e.from], b = pos[e.to];
-    if (!a || !b) return;
-    var pk = e.from + ">" + e.to;
-    var k = pairSeen[pk] = (pairSeen[pk] === undefined ? 0 : pairSeen[pk] + 1);
-    var off = k * 7, d;
-    if (a.col === b.col && e.kind === "po") {
-      var cx = a.x + 24 + off;
-      d = "M" + cx + "," + (a.y + a.h) + " L" + cx + "," + b.y;
-    } else if (a.col === b.col) {  /* same lane: an arc on the right */
-      var rx = a.x + a.w, y1 = a.y + a.h / 2 + off - 6, y2 = b.y + b.h / 2 + off - 6;
-      var bulge = 22 + Math.min(40, Math.abs(y2 - y1) / 8) + off;
-      d = curve(rx, y1, rx + bulge, y1, rx + bulge, y2, rx, y2);
-    } else {
-      var rightward = b.x > a.x;
-      var x1 = rightward ? a.x + a.w : a.x, x2 = rightward ? b.x : b.x + b.w;
-      var ya = a.y + a.h / 2 + off - 6, yb = b.y + b.h / 2 + off - 6;
-      var dx = Math.max(30, Math.abs(x2 - x1) / 3) * (rightward ? 1 : -1);
-      d = curve(x1, ya, x1 + dx, ya, x2 - dx, yb, x2, yb);
-    }
-    var label = e.kind + (e.location ? " " + e.location : "") +
-      (e.value != null ? " = " + e.value : "");
-    if (e.kind === "gp") {
-      label = "gp " + (e.domain || "") + (e.waited ? " (waited)" : " (did not wait)");
-    }
-    var g = sv("g", {"class": "edge kind-" + e.kind, "data-kind": e.kind, "data-from": e.from,
-      "data-to": e.to, "data-key": e.key}, edgeLayer);
-    sv("title", {}, g).textContent = label + "  [" + e.from + " \u2192 " + e.to + "]";
-    sv("path", {"class": "hit", d: d}, g);
-    sv("path", {"class": "line", d: d, stroke: COLOURS[e.kind] || "#000",
-      "marker-end": "url(#arrow-" + e.kind + ")"}, g);
-    hover(g, function (dv) {
-      var name = data.descriptions[e.kind] || e.kind;
-      txt(dv, "div", name + ": " + e.from + " \u2192 " + e.to, {"class": "t-head"});
-      var info = {};
-      ["location", "value", "domain", "waited"].forEach(function (f) {
-        if (e[f] != null) info[f] = e[f];
-      });
-      table(dv, "", info);
-    });
-  });
 
-  /* ---- "#hide=co,fr" in the URL: untick those kinds (as a click would) ---- */
-  var m = /(?:^#|&)hide=([^&]*)/.exec(window.location.hash || "");
-  if (m) decodeURIComponent(m[1]).split(",").forEach(function (k) {
-    var box = document.getElementById("toggle-" + k.trim());
-    if (box && box.checked) box.click();
+  /* Everything is drawn (hidden ones with class "hidden"), and drawn again on a click:
+     the column of initial values holds only the boxes with a visible arrow. */
+  function draw() {
+    while (layer.firstChild) layer.removeChild(layer.firstChild);
+    var visibleEdge = {}, fromShown = {};
+    data.edges.forEach(function (e, i) {
+      visibleEdge[i] = edgeShown(e);
+      if (visibleEdge[i]) fromShown[e.from] = true;
+    });
+    var initShown = {};
+    var shownInits = inits.filter(function (n) {
+      initShown[n.id] = (state.internal || !n.internal) && !!fromShown[n.id];
+      return initShown[n.id];
+    });
+    var INIT_W = shownInits.length ? INIT_FULL : 0;
+    var left = PAD + (INIT_W ? INIT_W + 30 : 0);
+    var laneX = [], x = left;
+    lanes.forEach(function (l) {
+      laneX.push(x);
+      l.width = l.buffer ? BUF_W : BOX_W;
+      x += l.width + GAP;
+    });
+    var laneH = Math.max(nRows * ROW, shownInits.length * INIT_ROW) + 20;
+    var width = x + 20 - GAP;
+    var height = TOP + laneH + (anyBlocked ? ROW : 0) + PAD;
+    svg.setAttribute("width", width);
+    svg.setAttribute("height", height);
+    svg.setAttribute("viewBox", "0 0 " + width + " " + height);
+
+    var laneLayer = sv("g", {id: "lanes"}, layer);
+    var edgeLayer = sv("g", {id: "edges"}, layer);
+    var nodeLayer = sv("g", {id: "nodes"}, layer);
+    var pos = {};  /* node id -> {x, y, w, h, col} */
+    if (INIT_W) {
+      sv("rect", {"class": "lane", x: PAD - 4, y: TOP - 30, width: INIT_W + 8,
+        height: laneH + 30, rx: 4}, laneLayer);
+      sv("text", {"class": "lane-title", x: PAD + INIT_W / 2, y: TOP - 12,
+        "text-anchor": "middle"}, laneLayer).textContent = "initial values";
+    }
+    lanes.forEach(function (l, i) {
+      var lx = laneX[i], stuck = l.threads.some(function (t) { return blockedBy[t]; });
+      sv("rect", {"class": "lane" + (l.buffer ? " buffer" : ""), x: lx - 8, y: TOP - 30,
+        width: l.width + 16, height: laneH + 30 + (stuck ? ROW : 0), rx: 4,
+        "data-lane": l.title}, laneLayer);
+      var tt = sv("text", {"class": "lane-title" + (l.buffer ? " buffer-name" : " thread-name"),
+        x: lx + l.width / 2, y: TOP - 12, "text-anchor": "middle", "data-lane": l.title,
+        "data-thread": l.threads.join(" ")}, laneLayer);
+      tt.textContent = clip(l.title, l.buffer ? 28 : 34);
+    });
+
+    var k = 0;
+    inits.forEach(function (n) {
+      var shown = initShown[n.id];
+      var ix = PAD, iy = TOP + (shown ? k++ : 0) * INIT_ROW;
+      if (shown) pos[n.id] = {x: ix, y: iy, w: INIT_W, h: INIT_H, col: -1};
+      var g = sv("g", {"class": "init" + (shown ? "" : " hidden") +
+        (n.internal ? " internal" : ""), "data-node": n.id, "data-location": n.location},
+        nodeLayer);
+      sv("title", {}, g).textContent = "initial value of " + n.location + " = " + n.value;
+      sv("rect", {x: ix, y: iy, width: INIT_FULL, height: INIT_H, rx: 10}, g);
+      sv("text", {x: ix + 8, y: iy + 20}, g).textContent =
+        clip(n.location + " = " + n.value, 28);
+      hover(g, function (d) {
+        txt(d, "div", "initial value", {"class": "t-head"});
+        var o = {};
+        o[n.location] = n.value;
+        table(d, "", o);
+      });
+    });
+
+    steps.forEach(function (n) {
+      var col = laneOf[n.thread], l = lanes[col], w = l.width, chars = Math.floor(w / 6.7);
+      var sx = laneX[col], sy = TOP + (n.index - 1) * ROW;
+      pos[n.id] = {x: sx, y: sy, w: w, h: BOX_H, col: col};
+      var bad = n.id === G.violating_node || n.violating;
+      var opens = n.id === G.window_node;
+      var cls = "event" + (bad ? " violating" : "") + (opens ? " window" : "") +
+        (n.fused ? " fused" : "");
+      var attrs = {"class": cls, "data-node": n.id, "data-thread": n.thread,
+        "data-index": n.index, "data-step": n.step};
+      if (bad) attrs.id = "violating";
+      else if (opens) attrs.id = "window";
+      var g = sv("g", attrs, nodeLayer);
+      sv("title", {}, g).textContent = plainText(n);
+      sv("rect", {x: sx, y: sy, width: w, height: BOX_H, rx: 4}, g);
+      /* A flush names the location it makes visible (its tag mem.flush:CPU:LOCATION). */
+      var flushed = (n.tags || []).filter(function (t) { return t.indexOf("mem.flush:") === 0; })
+        .map(function (t) { return t.split(":").slice(2).join(":"); });
+      var label = flushed.length ? n.step + " " + flushed.join(", ") : n.step;
+      sv("text", {"class": "label", x: sx + 7, y: sy + 15}, g).textContent =
+        clip(n.index + ". " + label, chars - 1);
+      var what = n.fused ? "(fused with previous)" : n.operation + "(" + n.args + ")";
+      sv("text", {"class": "where", x: sx + 7, y: sy + 29}, g).textContent =
+        clip(flushed.length ? "reaches memory" : base(n.line) + "  " + what, chars);
+      sv("text", {"class": "code", x: sx + 7, y: sy + 43}, g).textContent = clip(
+        flushed.length ? flushed.map(function (x) { return x + " = " + n.writes[x]; })
+          .join(", ") : n.code, chars);
+      if (bad) {
+        sv("text", {"class": "violating-mark", x: sx + 2, y: sy + BOX_H + 13}, g)
+          .textContent = clip("\u2717 makes " + (G.property || "the property") + " false", 46);
+      } else if (opens) {
+        sv("text", {"class": "window-mark", x: sx + 2, y: sy + BOX_H + 13}, g).textContent =
+          clip("\u25b6 opens the window of " + (G.property || "the property"), 46);
+      }
+      hover(g, function (d) {
+        var why = bad ? "  \u2014 makes " + G.property + " false" :
+          opens ? "  \u2014 opens the window of " + G.property : "";
+        txt(d, "div", n.index + ". " + n.thread + ": " + n.step + why, {"class": "t-head"});
+        txt(d, "div", n.operation + "(" + n.args + ")  " + n.line);
+        txt(d, "pre", n.code || "");
+        table(d, "reads", n.reads);
+        table(d, "writes", n.writes);
+        table(d, "locals", n.locals);
+        if (opens) table(d, "opens the window", n.opens_window);
+        if (n.tags && n.tags.length) {
+          txt(d, "div", "tags: " + n.tags.join(", "), {"class": "t-sec"});
+        }
+        if (n.chosen != null) txt(d, "div", "chosen: " + n.chosen, {"class": "t-sec"});
+      });
+    });
+
+    lanes.forEach(function (l, i) {
+      l.threads.forEach(function (t) {
+        var b = blockedBy[t];
+        if (!b) return;
+        var bx = laneX[i], by = TOP + laneH;
+        var g = sv("g", {"class": "blocked", "data-thread": t}, nodeLayer);
+        sv("title", {}, g).textContent =
+          t + " blocked at " + b.step + " (" + b.line + "): " + b.waits_for;
+        sv("rect", {x: bx, y: by, width: l.width, height: BOX_H, rx: 4}, g);
+        sv("text", {x: bx + 7, y: by + 15, "font-weight": "bold"}, g).textContent =
+          clip("blocked: " + b.step, 36);
+        sv("text", {x: bx + 7, y: by + 29}, g).textContent = clip(base(b.line), 37);
+        sv("text", {x: bx + 7, y: by + 43}, g).textContent = clip("waits for " + b.waits_for, 37);
+      });
+    });
+
+    var pairSeen = {}, nShown = 0;
+    data.edges.forEach(function (e, i) {
+      var a = pos[e.from], b = pos[e.to];
+      var shown = visibleEdge[i] && a && b;
+      if (shown) nShown++;
+      a = a || {x: 0, y: 0, w: 0, h: 0, col: -2};
+      b = b || {x: 0, y: 0, w: 0, h: 0, col: -3};
+      var pk = e.from + ">" + e.to;
+      var k = pairSeen[pk] = (pairSeen[pk] === undefined ? 0 : pairSeen[pk] + 1);
+      var off = k * 7, d;
+      if (a.col === b.col && e.kind === "po") {
+        var cx = a.x + 24 + off;
+        d = "M" + cx + "," + (a.y + a.h) + " L" + cx + "," + b.y;
+      } else if (a.col === b.col) {  /* same lane: an arc on the right */
+        var rx = a.x + a.w, y1 = a.y + a.h / 2 + off - 6, y2 = b.y + b.h / 2 + off - 6;
+        var bulge = 22 + Math.min(40, Math.abs(y2 - y1) / 8) + off;
+        d = curve(rx, y1, rx + bulge, y1, rx + bulge, y2, rx, y2);
+      } else {
+        var rightward = b.x > a.x;
+        var x1 = rightward ? a.x + a.w : a.x, x2 = rightward ? b.x : b.x + b.w;
+        var ya = a.y + a.h / 2 + off - 6, yb = b.y + b.h / 2 + off - 6;
+        var dx = Math.max(30, Math.abs(x2 - x1) / 3) * (rightward ? 1 : -1);
+        d = curve(x1, ya, x1 + dx, ya, x2 - dx, yb, x2, yb);
+      }
+      var label = e.kind + (e.location ? " " + e.location : "") +
+        (e.value != null ? " = " + e.value : "");
+      if (e.kind === "gp") {
+        label = "gp " + (e.domain || "") + (e.waited ? " (waited)" : " (did not wait)");
+      }
+      var g = sv("g", {"class": "edge kind-" + e.kind + (shown ? "" : " hidden") +
+        (e.focus ? " focus" : "") + (e.internal ? " internal" : ""), "data-kind": e.kind,
+        "data-from": e.from, "data-to": e.to, "data-key": e.key}, edgeLayer);
+      sv("title", {}, g).textContent = label + "  [" + e.from + " \u2192 " + e.to + "]";
+      sv("path", {"class": "hit", d: d}, g);
+      sv("path", {"class": "line", d: d, stroke: COLOURS[e.kind] || "#000",
+        "marker-end": "url(#arrow-" + e.kind + ")"}, g);
+      hover(g, function (dv) {
+        var name = data.descriptions[e.kind] || e.kind;
+        txt(dv, "div", name + ": " + e.from + " \u2192 " + e.to, {"class": "t-head"});
+        var info = {};
+        ["location", "value", "domain", "waited"].forEach(function (f) {
+          if (e[f] != null) info[f] = e[f];
+        });
+        table(dv, "", info);
+      });
+    });
+    shownCount.textContent = "showing " + nShown + " of " + data.edges.length + " arrows";
+    shownCount.setAttribute("data-shown", nShown);
+  }
+  draw();
+
+  /* ---- "#hide=co,fr,focus&show=internal" in the URL: click those switches ---- */
+  [["hide", false], ["show", true]].forEach(function (p) {
+    var m = new RegExp("(?:^#|&)" + p[0] + "=([^&]*)").exec(window.location.hash || "");
+    if (m) decodeURIComponent(m[1]).split(",").forEach(function (k) {
+      var box = document.getElementById("toggle-" + k.trim());
+      if (box && box.checked !== p[1]) box.click();
+    });
   });
   document.body.setAttribute("data-ready", "true");
 })();
