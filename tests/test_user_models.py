@@ -130,3 +130,10 @@ def test_the_readme_example_suite_passes():
     r = cli("ci", "examples/spinlock.toml")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "gate PASSED: 7 checks: 7 as expected" in r.stdout
+
+
+def test_the_header_names_the_file_and_no_srcu():
+    r = cli("check", EXAMPLE)
+    first, second = r.stdout.splitlines()[:2]
+    assert first.startswith("model spinlock (examples/spinlock.py), scenario default")
+    assert "SRCU" not in second and "read it against the patch" not in r.stdout

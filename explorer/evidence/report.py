@@ -24,6 +24,7 @@ A trace step: index, event, thread, operation, args, step, line, code,
 from __future__ import annotations
 
 import json
+import os
 import re
 import textwrap
 from collections.abc import Callable
@@ -80,10 +81,21 @@ def headline(o: Outcome) -> str:
     return f"ERROR: {r.reason}"
 
 
+def _from(source: str) -> str:
+    """Where a user's model came from, as short as it can be said."""
+    if not source:
+        return ""
+    if os.path.isabs(source):
+        rel = os.path.relpath(source)
+        source = source if rel.startswith("..") else rel
+    return f" ({source})"
+
+
 def text(o: Outcome) -> str:
     s, r = o.setup, o.result
     out = [
-        _wrap(f"model {s.model}, scenario {s.scenario}: {s.scenario_description}", ""),
+        _wrap(f"model {s.model}{_from(s.source)}, scenario {s.scenario}: "
+              f"{s.scenario_description}", ""),
         f"mutant {s.mutant or 'none'}, strategy {r.strategy}, memory model {s.memory_model}"
         + (f", SRCU {s.srcu}" if s.uses_srcu else ""),
         _wrap("properties: " + ", ".join(r.properties), ""),
