@@ -243,8 +243,8 @@ def cmd_list(args: argparse.Namespace) -> int:
             print(f"    {prop.name:<24} {prop.description}")
         print(f"    {'deadlock-free':<24} every thread returns: no state where some thread is "
               "unfinished and none can move")
-        print(f"  SRCU models: {', '.join(fam.srcu_models)}; memory models: "
-              f"{', '.join(api.MEMORY_MODELS)}")
+        srcu = f"SRCU models: {', '.join(fam.srcu_models)}; " if fam.has_srcu() else ""
+        print(f"  {srcu}memory models: {', '.join(api.MEMORY_MODELS)}")
         print()
     if cat.proofs:
         print("proof specs (explorer prove --spec NAME):")

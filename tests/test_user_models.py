@@ -137,3 +137,9 @@ def test_the_header_names_the_file_and_no_srcu():
     first, second = r.stdout.splitlines()[:2]
     assert first.startswith("model spinlock (examples/spinlock.py), scenario default")
     assert "SRCU" not in second and "read it against the patch" not in r.stdout
+
+
+def test_list_names_srcu_models_only_for_models_with_srcu():
+    r = cli("list", EXAMPLE)
+    assert "memory models: sc, tso, pso" in r.stdout and "SRCU models" not in r.stdout
+    assert "SRCU models: abstract, impl" in cli("list", "guest_memfd").stdout
