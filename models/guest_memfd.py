@@ -46,6 +46,7 @@ from explorer.lang.expr import (
     land,
     le,
     lnot,
+    lor,
     lt,
     ne,
 )
@@ -163,20 +164,22 @@ def cache_var(n: int, k: int) -> str:
     return f"cache.i{n}.p{k}"
 
 
-def window_var(n: int) -> str:
-    return f"frozen_window.i{n}"
+def window_var(n: int, who: str = "") -> str:
+    """Freezer `who`'s window on inode n (one per preserver: each freezer relies on its
+    own freeze, and only its own unfreeze ends that)."""
+    return f"frozen_window.i{n}.{who}" if who else f"frozen_window.i{n}"
 
 
 def breach_var(n: int, k: int) -> str:
     return f"breach.i{n}.p{k}"
 
 
-def preserved_var(n: int) -> str:
-    return f"preserved.i{n}"
+def preserved_var(n: int, who: str = "") -> str:
+    return f"preserved.i{n}.{who}" if who else f"preserved.i{n}"
 
 
-def recorded_var(n: int, k: int) -> str:
-    return f"recorded.i{n}.p{k}"
+def recorded_var(n: int, k: int, who: str = "") -> str:
+    return f"recorded.i{n}.p{k}.{who}" if who else f"recorded.i{n}.p{k}"
 
 
 # -- parameters ------------------------------------------------------------------
@@ -197,14 +200,25 @@ class _Ctx:
     srcu: SrcuDomain
     thread: str
     folio_id: int  # what this thread's allocations put in the page cache
+    # inode -> the window ghosts of its freezers (None: one window per inode, unnamed)
+    windows: Mapping[int, tuple[str, ...]] | None = None
+
+    def windows_of(self, n: int) -> tuple[str, ...]:
+        return (window_var(n),) if self.windows is None else tuple(self.windows.get(n, ()))
+
+    def own_window(self, n: int) -> str:
+        return window_var(n) if self.windows is None else window_var(n, self.thread)
 
 
 def _cache_write(n: int, k: int, new: Expr, ctx: _Ctx) -> dict[str, Any]:
     """Reads, writes and update of a step that sets a page-cache slot, with the ghosts."""
-    c, w, br = Shared(cache_var(n, k)), Ghost(window_var(n)), Ghost(breach_var(n, k))
-    first_breach = ite(land(ne(w, 0), ne(new, c)), ctx.folio_id, 0)
+    c, br = Shared(cache_var(n, k)), Ghost(breach_var(n, k))
+    windows = ctx.windows_of(n)
+    # Inside any freezer's window of this inode (each freezer relies on its own).
+    inside = lor(*(ne(Ghost(w), 0) for w in windows)) if windows else Const(0)
+    first_breach = ite(land(inside, ne(new, c)), ctx.folio_id, 0)
     return {
-        "reads": [cache_var(n, k), window_var(n), breach_var(n, k)],
+        "reads": [cache_var(n, k), *windows, breach_var(n, k)],
         "writes": [cache_var(n, k), breach_var(n, k)],
         "update": {c: new, br: ite(ne(br, 0), br, first_breach)},
     }
@@ -288,7 +302,8 @@ def emit_freeze(b: OpBuilder, ctx: _Ctx, n: int, p: str, done: str) -> str:
     f = flags_var(n)
     read, write, sync = p + "read_flags", p + "write_flags", p + "synchronize_srcu."
     # freeze() returns here: the window opens
-    opened: dict[Var, ExprLike] = {Ghost(window_var(n)): 1}
+    own = ctx.own_window(n)
+    opened: dict[Var, ExprLike] = {Ghost(own): 1}
     last_write_returns = m in ("no-synchronize", "flag-after-synchronize")
     b.add(
         read, f"{GMEM}:1101",
@@ -298,7 +313,7 @@ def emit_freeze(b: OpBuilder, ctx: _Ctx, n: int, p: str, done: str) -> str:
     )
     b.add(
         write, f"{GMEM}:1108", "WRITE_ONCE(GMEM_I(inode)->flags, flags);",
-        writes=[f] + ([window_var(n)] if last_write_returns else []),
+        writes=[f] + ([own] if last_write_returns else []),
         update={Shared(f): flags, **(opened if last_write_returns else {})}, order="once",
         next=done if last_write_returns else sync + "begin",
     )
@@ -307,22 +322,24 @@ def emit_freeze(b: OpBuilder, ctx: _Ctx, n: int, p: str, done: str) -> str:
             b, sync, read if m == "flag-after-synchronize" else done,
             f"{GMEM}:1111", "synchronize_srcu(&kvm_gmem_freeze_srcu);",
             on_return=None if last_write_returns else opened,
-            on_return_writes=[] if last_write_returns else [window_var(n)],
+            on_return_writes=[] if last_write_returns else [own],
         )
     return sync + "begin" if m == "flag-after-synchronize" else read
 
 
-def emit_unfreeze(b: OpBuilder, n: int, p: str, done: str) -> str:
-    """kvm_gmem_freeze(inode, false): clear the flag (no grace period needed)."""
+def emit_unfreeze(b: OpBuilder, ctx: _Ctx, n: int, p: str, done: str) -> str:
+    """kvm_gmem_freeze(inode, false): clear the flag (no grace period needed); the
+    window this thread's freeze opened closes (another freezer's stays open)."""
+    own = ctx.own_window(n)
     flags = b.local(p + "flags", fmt="hex", doc="u64 flags in kvm_gmem_freeze()")
     f = flags_var(n)
     b.add(
         p + "read_flags", f"{GMEM}:1101",
         "u64 flags = READ_ONCE(GMEM_I(inode)->flags); flags &= ~GUEST_MEMFD_F_MAPPING_FROZEN;",
-        reads=[f], writes=[window_var(n)],
+        reads=[f], writes=[own],
         update={
             flags: Shared(f) & ~GUEST_MEMFD_F_MAPPING_FROZEN,
-            Ghost(window_var(n)): 0,  # an unfreeze begins: the window closes
+            Ghost(own): 0,  # this thread's unfreeze begins: its window closes
         },
         order="once",
         next=p + "write_flags",
@@ -487,14 +504,16 @@ def op_preserve(ctx: _Ctx, n: int) -> Operation:
     for k in range(pages):
         c = cache_var(n, k)
         b.add(f"record.p{k}", LUO, f"second walk: record the folio at index {k} for KHO",
-              reads=[c], writes=[recorded_var(n, k)],
-              update={Ghost(recorded_var(n, k)): Shared(c), nr2: nr2 + ne(Shared(c), 0)},
+              reads=[c], writes=[recorded_var(n, k, ctx.thread)],
+              update={Ghost(recorded_var(n, k, ctx.thread)): Shared(c),
+                      nr2: nr2 + ne(Shared(c), 0)},
               next=f"record.p{k + 1}" if k + 1 < pages else "compare")
-    emit_unfreeze(b, n, "err.unfreeze.", DONE)
+    emit_unfreeze(b, ctx, n, "err.unfreeze.", DONE)
     b.add("compare", LUO,
           "if (nr_recorded != nr_folios) { kvm_gmem_freeze(inode, false); return -EINVAL; }",
-          writes=[preserved_var(n)],
-          update={Ghost(preserved_var(n)): eq(nr, nr2), ret: ite(ne(nr, nr2), -EINVAL, 0)},
+          writes=[preserved_var(n, ctx.thread)],
+          update={Ghost(preserved_var(n, ctx.thread)): eq(nr, nr2),
+                  ret: ite(ne(nr, nr2), -EINVAL, 0)},
           next=branch(ne(nr, nr2), "err.unfreeze.read_flags", DONE))
     return b.build(entry)
 
@@ -502,9 +521,10 @@ def op_preserve(ctx: _Ctx, n: int) -> Operation:
 def op_unpreserve(ctx: _Ctx, n: int) -> Operation:
     b = OpBuilder("unpreserve", f"inode {n}")
     b.add("discard", LUO, "unpreserve: drop the preserved folio list",
-          writes=[preserved_var(n)], update={Ghost(preserved_var(n)): 0},
+          writes=[preserved_var(n, ctx.thread)],
+          update={Ghost(preserved_var(n, ctx.thread)): 0},
           next="unfreeze.read_flags")
-    emit_unfreeze(b, n, "unfreeze.", DONE)
+    emit_unfreeze(b, ctx, n, "unfreeze.", DONE)
     return b.build()
 
 
@@ -516,7 +536,7 @@ def op_freeze(ctx: _Ctx, n: int) -> Operation:
 
 def op_unfreeze(ctx: _Ctx, n: int) -> Operation:
     b = OpBuilder("unfreeze", f"inode {n}")
-    emit_unfreeze(b, n, "", DONE)
+    emit_unfreeze(b, ctx, n, "", DONE)
     return b.build()
 
 
@@ -614,17 +634,24 @@ class GuestMemfd(Family):
                     PREEXISTING + k if k in present else 0, "dec",
                     f"folio at index {k} of inode {n}'s page cache (0: none)",
                 )
-            ghosts[window_var(n)] = VarDecl(0, "bool", "freeze() returned, no unfreeze begun")
             for k in range(pages):
                 ghosts[breach_var(n, k)] = VarDecl(0, "dec", "number of the first thread "
                                                    "that changed this slot inside the window")
-            ghosts[preserved_var(n)] = VarDecl(0, "bool", "a preserve walk succeeded")
+        windows: dict[int, tuple[str, ...]] = {}
+        for j, who in preservers(values):
+            n = values[f"preserver.{j}.inode"]
+            windows[n] = (*windows.get(n, ()), window_var(n, who))
+            ghosts[window_var(n, who)] = VarDecl(0, "bool", f"{who}'s freeze() on inode {n} "
+                                                 "returned, and its own unfreeze has not begun")
+            ghosts[preserved_var(n, who)] = VarDecl(0, "bool", f"{who}'s preserve walk "
+                                                    "succeeded (and was not unpreserved)")
             for k in range(pages):
-                ghosts[recorded_var(n, k)] = VarDecl(0, "dec", "folio the walk recorded")
+                ghosts[recorded_var(n, k, who)] = VarDecl(0, "dec", f"folio {who}'s walk "
+                                                          "recorded")
         shared.update(domain.shared())
         threads = []
         for tid, (name, kind, j) in enumerate(plan):
-            ctx = _Ctx(values, mutant, domain, name, tid + 1)
+            ctx = _Ctx(values, mutant, domain, name, tid + 1, windows)
             ops: list[Operation]
             if kind == "get_folio":
                 ops = [op_get_folio(ctx, values[f"get_folio.{j}.inode"],
@@ -646,6 +673,11 @@ class GuestMemfd(Family):
             threads.append(Thread(name, tuple(ops)))
         return Model("guest_memfd", shared, ghosts, tuple(threads),
                      description=self.description)
+
+
+def preservers(values: Mapping[str, Any]) -> list[tuple[int, str]]:
+    """(index, thread name) of every preserver thread."""
+    return [(j, f"preserver{j}") for j in range(values["preservers"])]
 
 
 def _domain(
