@@ -145,6 +145,27 @@ SCENARIOS = (
          "get_folio.0.inode": "1", "fallocate": "0", "pages": "1", "present": ""},
     ),
     Scenario(
+        "shared-inode",
+        "2 preservers of one inode (two files, two sessions), both succeed, against 1 "
+        "get_folio, 1 page",
+        {"preservers": "2", "preserver.1.inode": "0", "get_folio": "1", "fallocate": "0",
+         "pages": "1", "present": ""},
+    ),
+    Scenario(
+        "shared-inode-fault",
+        "2 preservers of one inode; preserver1's preserve fails on any of its error paths "
+        "(each ends in unfreeze), against 1 get_folio of page 1, 2 pages (page 0 present)",
+        {"preservers": "2", "preserver.1.inode": "0", "preserver.1.fault": "any",
+         "get_folio": "1", "get_folio.0.page": "1", "fallocate": "0"},
+    ),
+    Scenario(
+        "shared-inode-unpreserve",
+        "2 preservers of one inode; preserver1 preserves, then its session is closed "
+        "(unpreserve), against 1 get_folio, 1 page",
+        {"preservers": "2", "preserver.1.inode": "0", "preserver.1.ops": "preserve,unpreserve",
+         "get_folio": "1", "fallocate": "0", "pages": "1", "present": ""},
+    ),
+    Scenario(
         "two-inodes",
         "2 inodes, one SRCU domain: preserve inode 0 while get_folio faults on both",
         {"inodes": "2", "get_folio": "2", "fallocate": "0", "get_folio.1.inode": "1",
@@ -488,26 +509,78 @@ def op_fallocate(
     return b.build("choose_mode" if len(modes) > 1 else entry)
 
 
+# Preserve's failures (6/9, reconstructed from the series' description: its error
+# paths each end in kvm_gmem_freeze(inode, false)). `preserver.J.fault` picks one, or
+# `any` lets the explorer try each.
+FAULTS = ("none", "checks", "array-enomem", "kho-enomem", "hwpoison")
+FAULT_CHOICES = (*FAULTS, "any")
+ENOMEM, EHWPOISON = 12, 133
+_FAULT_AT = {  # fault -> (the label after which it strikes, errno, C text)
+    "checks": ("freeze.", EINVAL, "if (size or flags not preservable) { err = -EINVAL; "
+               "goto err_unfreeze; }"),
+    "array-enomem": ("count.", ENOMEM, "folios = kvcalloc(nr_folios, ...); "
+                     "if (!folios) { err = -ENOMEM; goto err_unfreeze; }"),
+    "kho-enomem": ("array.", ENOMEM, "err = kho_alloc_preserve(...); "
+                   "if (err) goto err_unfreeze;  /* -ENOMEM */"),
+}
+
+
+def _fault_of(ctx: _Ctx) -> str:
+    j = ctx.thread.removeprefix("preserver")
+    return str(ctx.values.get(f"preserver.{j}.fault", "none"))
+
+
 def op_preserve(ctx: _Ctx, n: int) -> Operation:
-    """The preserve walk of 6/9: freeze, count folios, record them, compare the counts."""
+    """The preserve walk of 6/9: freeze, count folios, record them, compare the counts;
+    with a fault (`preserver.J.fault`), one of its error paths, ending in unfreeze."""
     pages = ctx.values["pages"]
     b = OpBuilder("preserve", f"inode {n}")
     ret = b.local("ret", fmt="signed", doc="0 or -errno")
     nr = b.local("nr_folios", doc="first walk's count")
     nr2 = b.local("nr_recorded", doc="second walk's count")
-    entry = emit_freeze(b, ctx, n, "freeze.", "count.p0")
+    chosen = _fault_of(ctx)
+    faults = FAULTS if chosen == "any" else (chosen,)
+    fault = b.local("fault", init=FAULTS.index(faults[0]), doc="the failure injected")
+    may = set(faults) - {"none"}
+
+    def strikes(name: str, then: str) -> str:
+        """A local step: the fault `name` strikes here, or the walk goes on to `then`."""
+        if name not in may:
+            return then
+        at, errno, code = _FAULT_AT[name]
+        label = f"fault.{name}"
+        b.add(label, LUO, code, update={ret: ite(eq(fault, FAULTS.index(name)), -errno, 0)},
+              next=branch(eq(fault, FAULTS.index(name)), "err.unfreeze.read_flags", then))
+        return label
+
+    after_freeze = strikes("checks", "count.p0")
+    entry = emit_freeze(b, ctx, n, "freeze.", after_freeze)
+    if len(faults) > 1:
+        b.add("inject", "(fault injection)", "which of preserve's failures happens, if any",
+              choose=Choice("fault", tuple(range(len(FAULTS))), FAULTS), next=entry)
+        entry = "inject"
+    after_count = strikes("kho-enomem", "record.p0")
+    after_count = strikes("array-enomem", after_count)
     for k in range(pages):
         c = cache_var(n, k)
         b.add(f"count.p{k}", LUO, f"first walk of the page cache: count the folio at index {k}",
               reads=[c], update={nr: nr + ne(Shared(c), 0)},
-              next=f"count.p{k + 1}" if k + 1 < pages else "record.p0")
+              next=f"count.p{k + 1}" if k + 1 < pages else after_count)
+    poison = "hwpoison" in may
     for k in range(pages):
         c = cache_var(n, k)
+        then = f"record.p{k + 1}" if k + 1 < pages else "compare"
+        # A hwpoisoned folio fails the second walk at the first folio it meets.
+        nxt = (branch(land(eq(fault, FAULTS.index("hwpoison")), ne(Shared(c), 0)),
+                      "fault.hwpoison", then) if poison else then)
         b.add(f"record.p{k}", LUO, f"second walk: record the folio at index {k} for KHO",
               reads=[c], writes=[recorded_var(n, k, ctx.thread)],
               update={Ghost(recorded_var(n, k, ctx.thread)): Shared(c),
                       nr2: nr2 + ne(Shared(c), 0)},
-              next=f"record.p{k + 1}" if k + 1 < pages else "compare")
+              next=nxt)
+    if poison:
+        b.add("fault.hwpoison", LUO, "if (PageHWPoison(page)) { err = -EHWPOISON; "
+              "goto err_unfreeze; }", update={ret: -EHWPOISON}, next="err.unfreeze.read_flags")
     emit_unfreeze(b, ctx, n, "err.unfreeze.", DONE)
     b.add("compare", LUO,
           "if (nr_recorded != nr_folios) { kvm_gmem_freeze(inode, false); return -EINVAL; }",
@@ -595,6 +668,9 @@ class GuestMemfd(Family):
                       low=0, high=inodes - 1),
                 Param(f"preserver.{j}.ops", "preserve", f"what preserver{j} runs, in order",
                       kind="list", choices=PRESERVER_OPS),
+                Param(f"preserver.{j}.fault", "none", f"the failure preserver{j}'s preserve "
+                      "injects (6/9 error paths; any: each of them, and none)", kind="choice",
+                      choices=FAULT_CHOICES),
             ]
         return out
 
