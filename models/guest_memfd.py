@@ -31,6 +31,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from explorer.lang import access
 from explorer.lang.builder import OpBuilder
 from explorer.lang.expr import (
     MASK,
@@ -99,6 +100,19 @@ MUTANTS = (
         "kvm_gmem_fallocate() as before the patch: no SRCU section, no frozen check",
     ),
 )
+
+# Candidate fixes for two preservers of one inode (not in the series): variants that
+# must hold where the posted code does not. `--mutant fix-...` checks one.
+FIXES = (
+    Mutant("fix-freeze-count", "fix: an atomic freeze count instead of the FROZEN bit "
+           "(freeze: atomic_inc_return(); unfreeze: atomic_dec(); frozen while nonzero)"),
+    Mutant("fix-ebusy", "fix: freeze() is test_and_set_bit(FROZEN): a second preserve of a "
+           "frozen inode fails with -EBUSY before freezing, so it never unfreezes"),
+    Mutant("fix-mutex", "candidate: a mutex around kvm_gmem_freeze()'s read-modify-write of "
+           "the flags (the RMW becomes atomic; the flag stays a boolean)"),
+)
+FIX_NAMES = tuple(m.name for m in FIXES)
+EBUSY = 16
 
 SCENARIOS = (
     Scenario(
@@ -191,6 +205,18 @@ def window_var(n: int, who: str = "") -> str:
     return f"frozen_window.i{n}.{who}" if who else f"frozen_window.i{n}"
 
 
+def count_var(n: int) -> str:
+    return f"freeze_count.i{n}"  # fix-freeze-count
+
+
+def lock_var(n: int) -> str:
+    return f"freeze_lock.i{n}"  # fix-mutex
+
+
+def session_var(who: str) -> str:
+    return f"luo.preserved.{who}"  # the live-update session's record of the file
+
+
 def breach_var(n: int, k: int) -> str:
     return f"breach.i{n}.p{k}"
 
@@ -249,6 +275,14 @@ def _frozen(n: int) -> Expr:
     return ne(Shared(flags_var(n)) & GUEST_MEMFD_F_MAPPING_FROZEN, 0)
 
 
+def _is_frozen(ctx: _Ctx, n: int) -> tuple[str, Expr, str]:
+    """What kvm_gmem_is_frozen() reads, its condition, and its C text."""
+    if ctx.mutant == "fix-freeze-count":
+        return (count_var(n), ne(Shared(count_var(n)), 0),
+                "if (atomic_read(&GMEM_I(inode)->freeze_count))  /* fix-freeze-count */")
+    return flags_var(n), _frozen(n), IS_FROZEN_CODE
+
+
 IS_FROZEN_CODE = (
     "if (kvm_gmem_is_frozen(inode))  /* READ_ONCE(GMEM_I(inode)->flags) & "
     "GUEST_MEMFD_F_MAPPING_FROZEN, :1116 */"
@@ -294,10 +328,11 @@ def emit_get_folio(
             update={ret: -EPERM}, idx=p + "idx",
         )
         after_check = unlock if m == "unlock-before-alloc" else alloc
+    where, frozen, code = _is_frozen(ctx, n)
     b.add(
-        check, f"{GMEM}:112", IS_FROZEN_CODE,
-        reads=[flags_var(n)], order="once",
-        next=branch(_frozen(n), eperm, after_check),
+        check, f"{GMEM}:112", code,
+        reads=[where], order="once",
+        next=branch(frozen, eperm, after_check),
     )
     write = _cache_write(n, k, ite(ne(c, 0), c, ctx.folio_id), ctx)
     b.add(
@@ -316,8 +351,10 @@ def emit_get_folio(
     return p + "filemap_lock_folio"
 
 
-def emit_freeze(b: OpBuilder, ctx: _Ctx, n: int, p: str, done: str) -> str:
-    """kvm_gmem_freeze(inode, true): set the flag, then wait out the readers."""
+def emit_freeze(b: OpBuilder, ctx: _Ctx, n: int, p: str, done: str,
+                busy: str | None = None) -> str:
+    """kvm_gmem_freeze(inode, true): set the flag, then wait out the readers. With
+    fix-ebusy, a freeze of a frozen inode goes to `busy` (default: `done`)."""
     m = ctx.mutant
     flags = b.local(p + "flags", fmt="hex", doc="u64 flags in kvm_gmem_freeze()")
     f = flags_var(n)
@@ -326,6 +363,31 @@ def emit_freeze(b: OpBuilder, ctx: _Ctx, n: int, p: str, done: str) -> str:
     own = ctx.own_window(n)
     opened: dict[Var, ExprLike] = {Ghost(own): 1}
     last_write_returns = m in ("no-synchronize", "flag-after-synchronize")
+    if m in ("fix-freeze-count", "fix-ebusy"):
+        if m == "fix-freeze-count":
+            b.add(read, f"{GMEM}:1101",
+                  "atomic_inc_return(&GMEM_I(inode)->freeze_count);  /* fix-freeze-count */",
+                  **access.fetch_add(count_var(n), 1, flags, order="full"), next=sync + "begin")
+        else:
+            b.add(read, f"{GMEM}:1101", "if (test_and_set_bit(GUEST_MEMFD_F_MAPPING_FROZEN_BIT, "
+                  "&GMEM_I(inode)->flags)) return -EBUSY;  /* fix-ebusy */",
+                  reads=[f], writes=[f],
+                  update={Shared(f): Shared(f) | GUEST_MEMFD_F_MAPPING_FROZEN, flags: Shared(f)},
+                  order="full",
+                  next=branch(ne(flags & GUEST_MEMFD_F_MAPPING_FROZEN, 0), busy or done,
+                              sync + "begin"))
+        ctx.srcu.synchronize(b, sync, done, f"{GMEM}:1111",
+                             "synchronize_srcu(&kvm_gmem_freeze_srcu);",
+                             on_return=opened, on_return_writes=[own])
+        return read
+    if m == "fix-mutex":
+        b.add(p + "mutex_lock", f"{GMEM}:1101", "mutex_lock(&GMEM_I(inode)->freeze_lock);  "
+              "/* fix-mutex */", reads=[lock_var(n)], writes=[lock_var(n)],
+              guard=eq(Shared(lock_var(n)), 0), update={Shared(lock_var(n)): 1},
+              order="full", waits_for="freeze_lock", next=read)
+        write_next = p + "mutex_unlock"
+        b.add(write_next, f"{GMEM}:1108", "mutex_unlock(&GMEM_I(inode)->freeze_lock);",
+              **access.store(lock_var(n), 0, "release"), next=sync + "begin")
     b.add(
         read, f"{GMEM}:1101",
         "u64 flags = READ_ONCE(GMEM_I(inode)->flags); flags |= GUEST_MEMFD_F_MAPPING_FROZEN;",
@@ -336,7 +398,8 @@ def emit_freeze(b: OpBuilder, ctx: _Ctx, n: int, p: str, done: str) -> str:
         write, f"{GMEM}:1108", "WRITE_ONCE(GMEM_I(inode)->flags, flags);",
         writes=[f] + ([own] if last_write_returns else []),
         update={Shared(f): flags, **(opened if last_write_returns else {})}, order="once",
-        next=done if last_write_returns else sync + "begin",
+        next=done if last_write_returns else (
+            p + "mutex_unlock" if m == "fix-mutex" else sync + "begin"),
     )
     if m != "no-synchronize":
         ctx.srcu.synchronize(
@@ -345,6 +408,8 @@ def emit_freeze(b: OpBuilder, ctx: _Ctx, n: int, p: str, done: str) -> str:
             on_return=None if last_write_returns else opened,
             on_return_writes=[] if last_write_returns else [own],
         )
+    if m == "fix-mutex":
+        return p + "mutex_lock"
     return sync + "begin" if m == "flag-after-synchronize" else read
 
 
@@ -354,6 +419,31 @@ def emit_unfreeze(b: OpBuilder, ctx: _Ctx, n: int, p: str, done: str) -> str:
     own = ctx.own_window(n)
     flags = b.local(p + "flags", fmt="hex", doc="u64 flags in kvm_gmem_freeze()")
     f = flags_var(n)
+    close = {Ghost(own): 0}  # this thread's unfreeze begins: its window closes
+    if ctx.mutant == "fix-freeze-count":
+        fields = access.fetch_add(count_var(n), MASK, flags, order="relaxed")  # -1 in u64
+        b.add(p + "read_flags", f"{GMEM}:1101",
+              "atomic_dec(&GMEM_I(inode)->freeze_count);  /* fix-freeze-count */",
+              reads=fields["reads"], writes=[*fields["writes"], own],
+              update={**fields["update"], **close}, order="relaxed", next=done)
+        return p + "read_flags"
+    if ctx.mutant == "fix-ebusy":
+        b.add(p + "read_flags", f"{GMEM}:1101", "clear_bit(GUEST_MEMFD_F_MAPPING_FROZEN_BIT, "
+              "&GMEM_I(inode)->flags);  /* fix-ebusy */", reads=[f], writes=[f, own],
+              update={Shared(f): Shared(f) & ~GUEST_MEMFD_F_MAPPING_FROZEN, **close},
+              order="relaxed", next=done)
+        return p + "read_flags"
+    entry = p + "read_flags"
+    write_next = done
+    if ctx.mutant == "fix-mutex":
+        entry = p + "mutex_lock"
+        b.add(entry, f"{GMEM}:1101", "mutex_lock(&GMEM_I(inode)->freeze_lock);  /* fix-mutex */",
+              reads=[lock_var(n)], writes=[lock_var(n)], guard=eq(Shared(lock_var(n)), 0),
+              update={Shared(lock_var(n)): 1}, order="full", waits_for="freeze_lock",
+              next=p + "read_flags")
+        write_next = p + "mutex_unlock"
+        b.add(write_next, f"{GMEM}:1108", "mutex_unlock(&GMEM_I(inode)->freeze_lock);",
+              **access.store(lock_var(n), 0, "release"), next=done)
     b.add(
         p + "read_flags", f"{GMEM}:1101",
         "u64 flags = READ_ONCE(GMEM_I(inode)->flags); flags &= ~GUEST_MEMFD_F_MAPPING_FROZEN;",
@@ -367,9 +457,9 @@ def emit_unfreeze(b: OpBuilder, ctx: _Ctx, n: int, p: str, done: str) -> str:
     )
     b.add(
         p + "write_flags", f"{GMEM}:1108", "WRITE_ONCE(GMEM_I(inode)->flags, flags);",
-        writes=[f], update={Shared(f): flags}, next=done, order="once",
+        writes=[f], update={Shared(f): flags}, next=write_next, order="once",
     )
-    return p + "read_flags"
+    return entry
 
 
 def op_get_folio(ctx: _Ctx, n: int, k: int) -> Operation:
@@ -445,8 +535,9 @@ def op_fallocate(
     if checked:
         ctx.srcu.read_lock(b, ctx.thread, "srcu_read_lock", "is_frozen", f"{GMEM}:291",
                            "idx = srcu_read_lock(&kvm_gmem_freeze_srcu);")
-        b.add("is_frozen", f"{GMEM}:292", IS_FROZEN_CODE, reads=[flags_var(n)], order="once",
-              next=branch(_frozen(n), "eperm_unlock", "check_keep_size"))
+        where, frozen, code = _is_frozen(ctx, n)
+        b.add("is_frozen", f"{GMEM}:292", code, reads=[where], order="once",
+              next=branch(frozen, "eperm_unlock", "check_keep_size"))
         ctx.srcu.read_unlock(b, ctx.thread, "eperm_unlock", out, f"{GMEM}:293",
                              "srcu_read_unlock(&kvm_gmem_freeze_srcu, idx); return -EPERM;",
                              update={ret: -EPERM})
@@ -538,6 +629,9 @@ def op_preserve(ctx: _Ctx, n: int) -> Operation:
     ret = b.local("ret", fmt="signed", doc="0 or -errno")
     nr = b.local("nr_folios", doc="first walk's count")
     nr2 = b.local("nr_recorded", doc="second walk's count")
+    # Every error path ends in kvm_gmem_freeze(inode, false) (with fix-mutex its lock
+    # comes first, so this is the label they go to).
+    err_entry = "err.unfreeze." + ("mutex_lock" if ctx.mutant == "fix-mutex" else "read_flags")
     chosen = _fault_of(ctx)
     faults = FAULTS if chosen == "any" else (chosen,)
     fault = b.local("fault", init=FAULTS.index(faults[0]), doc="the failure injected")
@@ -550,11 +644,14 @@ def op_preserve(ctx: _Ctx, n: int) -> Operation:
         at, errno, code = _FAULT_AT[name]
         label = f"fault.{name}"
         b.add(label, LUO, code, update={ret: ite(eq(fault, FAULTS.index(name)), -errno, 0)},
-              next=branch(eq(fault, FAULTS.index(name)), "err.unfreeze.read_flags", then))
+              next=branch(eq(fault, FAULTS.index(name)), err_entry, then))
         return label
 
     after_freeze = strikes("checks", "count.p0")
-    entry = emit_freeze(b, ctx, n, "freeze.", after_freeze)
+    entry = emit_freeze(b, ctx, n, "freeze.", after_freeze, busy="busy")
+    if ctx.mutant == "fix-ebusy":
+        b.add("busy", LUO, "return -EBUSY;  /* fix-ebusy: not frozen by us, so no unfreeze */",
+              update={ret: -EBUSY}, next=DONE)
     if len(faults) > 1:
         b.add("inject", "(fault injection)", "which of preserve's failures happens, if any",
               choose=Choice("fault", tuple(range(len(FAULTS))), FAULTS), next=entry)
@@ -580,25 +677,33 @@ def op_preserve(ctx: _Ctx, n: int) -> Operation:
               next=nxt)
     if poison:
         b.add("fault.hwpoison", LUO, "if (PageHWPoison(page)) { err = -EHWPOISON; "
-              "goto err_unfreeze; }", update={ret: -EHWPOISON}, next="err.unfreeze.read_flags")
+              "goto err_unfreeze; }", update={ret: -EHWPOISON}, next=err_entry)
     emit_unfreeze(b, ctx, n, "err.unfreeze.", DONE)
+    session = session_var(ctx.thread)
     b.add("compare", LUO,
           "if (nr_recorded != nr_folios) { kvm_gmem_freeze(inode, false); return -EINVAL; }",
-          writes=[preserved_var(n, ctx.thread)],
-          update={Ghost(preserved_var(n, ctx.thread)): eq(nr, nr2),
+          writes=[preserved_var(n, ctx.thread), session],
+          update={Ghost(preserved_var(n, ctx.thread)): eq(nr, nr2), Shared(session): eq(nr, nr2),
                   ret: ite(ne(nr, nr2), -EINVAL, 0)},
-          next=branch(ne(nr, nr2), "err.unfreeze.read_flags", DONE))
+          next=branch(ne(nr, nr2), err_entry, DONE))
     return b.build(entry)
 
 
 def op_unpreserve(ctx: _Ctx, n: int) -> Operation:
+    """The session is closed before reboot: the framework unpreserves a file it
+    preserved (and only then: a failed preserve left nothing to undo)."""
     b = OpBuilder("unpreserve", f"inode {n}")
+    session = session_var(ctx.thread)
+    preserved = b.local("preserved", doc="the session holds this file")
+    b.add("session", "kernel/liveupdate (LUO)", "if (!file preserved in this session) return;",
+          **access.load(session, preserved, "plain"),
+          next=branch(eq(preserved, 0), DONE, "discard"))
     b.add("discard", LUO, "unpreserve: drop the preserved folio list",
-          writes=[preserved_var(n, ctx.thread)],
-          update={Ghost(preserved_var(n, ctx.thread)): 0},
-          next="unfreeze.read_flags")
+          writes=[preserved_var(n, ctx.thread), session],
+          update={Ghost(preserved_var(n, ctx.thread)): 0, Shared(session): 0},
+          next="unfreeze.mutex_lock" if ctx.mutant == "fix-mutex" else "unfreeze.read_flags")
     emit_unfreeze(b, ctx, n, "unfreeze.", DONE)
-    return b.build()
+    return b.build("session")
 
 
 def op_freeze(ctx: _Ctx, n: int) -> Operation:
@@ -629,7 +734,7 @@ class GuestMemfd(Family):
     name = "guest_memfd"
     description = "guest_memfd freeze/unfreeze under one global SRCU domain (v3 5/9, 6/9)"
     scenarios = SCENARIOS
-    mutants = MUTANTS + BARRIER_MUTANTS
+    mutants = MUTANTS + BARRIER_MUTANTS + FIXES
     srcu_models = ("abstract", "impl")
     source = "the patch"
 
@@ -713,8 +818,16 @@ class GuestMemfd(Family):
             for k in range(pages):
                 ghosts[breach_var(n, k)] = VarDecl(0, "dec", "number of the first thread "
                                                    "that changed this slot inside the window")
+        if mutant == "fix-freeze-count":
+            shared.update({count_var(n): VarDecl(0, "dec", "GMEM_I(inode)->freeze_count")
+                           for n in range(inodes)})
+        if mutant == "fix-mutex":
+            shared.update({lock_var(n): VarDecl(0, "dec", "GMEM_I(inode)->freeze_lock")
+                           for n in range(inodes)})
         windows: dict[int, tuple[str, ...]] = {}
         for j, who in preservers(values):
+            shared[session_var(who)] = VarDecl(0, "bool", f"{who}'s live-update session "
+                                               "holds its file (preserved)")
             n = values[f"preserver.{j}.inode"]
             windows[n] = (*windows.get(n, ()), window_var(n, who))
             ghosts[window_var(n, who)] = VarDecl(0, "bool", f"{who}'s freeze() on inode {n} "
