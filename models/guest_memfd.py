@@ -419,7 +419,7 @@ def emit_unfreeze(b: OpBuilder, ctx: _Ctx, n: int, p: str, done: str) -> str:
     own = ctx.own_window(n)
     flags = b.local(p + "flags", fmt="hex", doc="u64 flags in kvm_gmem_freeze()")
     f = flags_var(n)
-    close = {Ghost(own): 0}  # this thread's unfreeze begins: its window closes
+    close: dict[Var, ExprLike] = {Ghost(own): 0}  # this unfreeze begins: its window closes
     if ctx.mutant == "fix-freeze-count":
         fields = access.fetch_add(count_var(n), MASK, flags, order="relaxed")  # -1 in u64
         b.add(p + "read_flags", f"{GMEM}:1101",
