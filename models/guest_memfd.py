@@ -112,6 +112,18 @@ FIXES = (
            "the flags (the RMW becomes atomic; the flag stays a boolean)"),
 )
 FIX_NAMES = tuple(m.name for m in FIXES)
+
+# The reviewer's question: would kvm_gmem_freeze() need filemap_invalidate_lock()? These
+# variants take it (exclusive) in freeze; either models the lock in fallocate too.
+INVALIDATE_VARIANTS = (
+    Mutant("invalidate-lock-freeze", "variant: kvm_gmem_freeze() takes "
+           "filemap_invalidate_lock() before setting the flag and drops it after "
+           "synchronize_srcu() (the reviewer's proposal, held throughout)"),
+    Mutant("invalidate-lock-flag", "variant: kvm_gmem_freeze() holds "
+           "filemap_invalidate_lock() around setting the flag only, then synchronize_srcu()"),
+)
+INVALIDATE_NAMES = tuple(m.name for m in INVALIDATE_VARIANTS)
+WRITER = 1 << 32  # the rwsem's writer bit; readers count below it
 EBUSY = 16
 
 SCENARIOS = (
@@ -211,6 +223,36 @@ def count_var(n: int) -> str:
 
 def lock_var(n: int) -> str:
     return f"freeze_lock.i{n}"  # fix-mutex
+
+
+def invalidate_var(n: int) -> str:
+    return f"invalidate_lock.i{n}"  # inode->i_mapping->invalidate_lock, a rwsem
+
+
+def _models_invalidate_lock(values: Mapping[str, Any], mutant: str | None) -> bool:
+    return bool(values.get("invalidate_lock", 0)) or mutant in INVALIDATE_NAMES
+
+
+def _rwsem(b: OpBuilder, n: int, label: str, kind: str, nxt: str) -> None:
+    """filemap_invalidate_{lock,unlock}{,_shared}(inode->i_mapping) on inode n."""
+    v = Shared(invalidate_var(n))
+    fm = "include/linux/fs.h"
+    if kind == "down_read":
+        b.add(label, fm, "filemap_invalidate_lock_shared(inode->i_mapping);",
+              reads=[invalidate_var(n)], writes=[invalidate_var(n)],
+              guard=eq(v & WRITER, 0), update={v: v + 1}, order="full",
+              waits_for="filemap_invalidate_lock (shared)", next=nxt)
+    elif kind == "up_read":
+        b.add(label, fm, "filemap_invalidate_unlock_shared(inode->i_mapping);",
+              reads=[invalidate_var(n)], writes=[invalidate_var(n)], update={v: v - 1},
+              order="full", next=nxt)
+    elif kind == "down_write":
+        b.add(label, fm, "filemap_invalidate_lock(inode->i_mapping);",
+              reads=[invalidate_var(n)], writes=[invalidate_var(n)], guard=eq(v, 0),
+              update={v: WRITER}, order="full", waits_for="filemap_invalidate_lock", next=nxt)
+    else:
+        b.add(label, fm, "filemap_invalidate_unlock(inode->i_mapping);",
+              **access.store(invalidate_var(n), 0, "release"), next=nxt)
 
 
 def session_var(who: str) -> str:
@@ -380,6 +422,30 @@ def emit_freeze(b: OpBuilder, ctx: _Ctx, n: int, p: str, done: str,
                              "synchronize_srcu(&kvm_gmem_freeze_srcu);",
                              on_return=opened, on_return_writes=[own])
         return read
+    if m in INVALIDATE_NAMES:
+        held = m == "invalidate-lock-freeze"
+        lock, unlock = p + "invalidate_lock", p + "invalidate_unlock"
+        _rwsem(b, n, lock, "down_write", read)
+        b.add(read, f"{GMEM}:1101", "u64 flags = READ_ONCE(GMEM_I(inode)->flags); "
+              "flags |= GUEST_MEMFD_F_MAPPING_FROZEN;", reads=[f],
+              update={flags: Shared(f) | GUEST_MEMFD_F_MAPPING_FROZEN}, next=write,
+              order="once")
+        b.add(write, f"{GMEM}:1108", "WRITE_ONCE(GMEM_I(inode)->flags, flags);", writes=[f],
+              update={Shared(f): flags}, order="once",
+              next=sync + "begin" if held else unlock)
+        if held:  # freeze() returns after the unlock: the window opens there
+            ctx.srcu.synchronize(b, sync, unlock, f"{GMEM}:1111",
+                                 "synchronize_srcu(&kvm_gmem_freeze_srcu);")
+            fields = access.store(invalidate_var(n), 0, "release")
+            b.add(unlock, "include/linux/fs.h", "filemap_invalidate_unlock(inode->i_mapping);",
+                  reads=fields.get("reads", []), writes=[*fields["writes"], own],
+                  update={**fields["update"], **opened}, order="release", next=done)
+        else:
+            _rwsem(b, n, unlock, "up_write", sync + "begin")
+            ctx.srcu.synchronize(b, sync, done, f"{GMEM}:1111",
+                                 "synchronize_srcu(&kvm_gmem_freeze_srcu);",
+                                 on_return=opened, on_return_writes=[own])
+        return lock
     if m == "fix-mutex":
         b.add(p + "mutex_lock", f"{GMEM}:1101", "mutex_lock(&GMEM_I(inode)->freeze_lock);  "
               "/* fix-mutex */", reads=[lock_var(n)], writes=[lock_var(n)],
@@ -568,19 +634,35 @@ def op_fallocate(
         return f"allocate.p{k}.filemap_lock_folio"
 
     is_punch = ne(mode_v & FALLOC_FL_PUNCH_HOLE, 0)
+    # With the invalidate lock modelled, kvm_gmem_punch_hole() holds it exclusive and
+    # kvm_gmem_allocate() shared, around their page loops.
+    locked = _models_invalidate_lock(ctx.values, m)
+    punch_out, alloc_out = ("punch.unlock", "allocate.unlock") if locked else ("out", "out")
+    punch_first = Switch(tuple(first_page(-1, punch)), punch_out)
+    alloc_first = Switch(tuple(first_page(-1, alloc)), alloc_out)
+    if locked:
+        _rwsem(b, n, "punch.lock", "down_write", "punch.first")
+        b.add("punch.first", PUNCH, "for each page in the range", next=punch_first)
+        _rwsem(b, n, "punch.unlock", "up_write", "out")
+        _rwsem(b, n, "allocate.lock", "down_read", "allocate.first")
+        b.add("allocate.first", ALLOC, "for each page in the range", next=alloc_first)
+        _rwsem(b, n, "allocate.unlock", "up_read", "out")
+        dispatch: Switch | str = branch(is_punch, "punch.lock", "allocate.lock")
+    else:
+        dispatch = Switch(tuple((land(is_punch, c), lbl) for c, lbl in first_page(-1, punch))
+                          + tuple((land(lnot(is_punch), c), lbl)
+                                  for c, lbl in first_page(-1, alloc)), "out")
     b.add("dispatch", f"{GMEM_OLD}:287" if old else f"{GMEM}:312",
           "if (mode & FALLOC_FL_PUNCH_HOLE) ret = kvm_gmem_punch_hole(...); "
           "else ret = kvm_gmem_allocate(...);",
-          next=Switch(tuple((land(is_punch, c), lbl) for c, lbl in first_page(-1, punch))
-                      + tuple((land(lnot(is_punch), c), lbl) for c, lbl in first_page(-1, alloc)),
-                      "out"))
+          next=dispatch)
     for k in range(pages):
         write = _cache_write(n, k, Const(0), ctx)
         b.add(punch(k), f"{PUNCH}",
               f"truncate_inode_pages_range(inode->i_mapping, offset, offset + len - 1);"
               f"  /* removes the folio at index {k} */",
               reads=write["reads"], writes=write["writes"], update=write["update"],
-              next=Switch(tuple(first_page(k, punch)), "out"),
+              next=Switch(tuple(first_page(k, punch)), punch_out),
               order="full")  # under the xarray's lock
     for k in range(pages):
         p = f"allocate.p{k}."
@@ -588,7 +670,8 @@ def op_fallocate(
         b.add(p + "check", ALLOC,
               "folio = kvm_gmem_get_folio(inode, index); "
               "if (IS_ERR(folio)) { r = PTR_ERR(folio); break; }",
-              update={ret: r}, next=Switch(((ne(r, 0), "out"), *first_page(k, alloc)), "out"))
+              update={ret: r},
+              next=Switch(((ne(r, 0), alloc_out), *first_page(k, alloc)), alloc_out))
     if checked:
         ctx.srcu.read_unlock(b, ctx.thread, "out", out, f"{GMEM}:321",
                              "out: srcu_read_unlock(&kvm_gmem_freeze_srcu, idx); return ret;")
@@ -734,7 +817,7 @@ class GuestMemfd(Family):
     name = "guest_memfd"
     description = "guest_memfd freeze/unfreeze under one global SRCU domain (v3 5/9, 6/9)"
     scenarios = SCENARIOS
-    mutants = MUTANTS + BARRIER_MUTANTS + FIXES
+    mutants = MUTANTS + BARRIER_MUTANTS + FIXES + INVALIDATE_VARIANTS
     srcu_models = ("abstract", "impl")
     source = "the patch"
 
@@ -747,6 +830,9 @@ class GuestMemfd(Family):
                   kind="list", choices=tuple(str(k) for k in range(pages))),
             Param("flags", "0", "initial GMEM_I(inode)->flags (creation flags)",
                   low=0, high=(1 << 63) - 1),
+            Param("invalidate_lock", "0", "1: model filemap_invalidate_lock, the rwsem "
+                  "kvm_gmem_allocate() takes shared and kvm_gmem_punch_hole() exclusive",
+                  low=0, high=1),
         ]
         for j in range(count(settings, P_GET_FOLIO)):
             out += [
@@ -823,6 +909,11 @@ class GuestMemfd(Family):
                            for n in range(inodes)})
         if mutant == "fix-mutex":
             shared.update({lock_var(n): VarDecl(0, "dec", "GMEM_I(inode)->freeze_lock")
+                           for n in range(inodes)})
+        if _models_invalidate_lock(values, mutant):
+            shared.update({invalidate_var(n): VarDecl(0, "hex", "inode->i_mapping->"
+                                                      "invalidate_lock (writer bit 32, "
+                                                      "readers below)")
                            for n in range(inodes)})
         windows: dict[int, tuple[str, ...]] = {}
         for j, who in preservers(values):
