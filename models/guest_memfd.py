@@ -393,6 +393,27 @@ def emit_get_folio(
     return p + "filemap_lock_folio"
 
 
+def waited_var(who: str) -> str:
+    return f"waited_unrelated.{who}"  # measure_waits
+
+
+def reader_inodes(values: Mapping[str, Any]) -> dict[str, int]:
+    """Each get_folio/fallocate thread and the inode it works on."""
+    out = {f"get_folio{j}": values[f"get_folio.{j}.inode"] for j in range(values["get_folio"])}
+    out.update({f"fallocate{j}": values[f"fallocate.{j}.inode"]
+                for j in range(values["fallocate"])})
+    return out
+
+
+def _unrelated(ctx: _Ctx, n: int) -> tuple[str, list[str]] | None:
+    """measure_waits=1: the ghost that counts the read-side sections of other inodes
+    this freezer's grace period must wait out, and those readers."""
+    if not ctx.values.get("measure_waits"):
+        return None
+    others = [r for r, m in reader_inodes(ctx.values).items() if m != n]
+    return waited_var(ctx.thread), others
+
+
 def emit_freeze(b: OpBuilder, ctx: _Ctx, n: int, p: str, done: str,
                 busy: str | None = None) -> str:
     """kvm_gmem_freeze(inode, true): set the flag, then wait out the readers. With
@@ -473,6 +494,7 @@ def emit_freeze(b: OpBuilder, ctx: _Ctx, n: int, p: str, done: str,
             f"{GMEM}:1111", "synchronize_srcu(&kvm_gmem_freeze_srcu);",
             on_return=None if last_write_returns else opened,
             on_return_writes=[] if last_write_returns else [own],
+            count=_unrelated(ctx, n),
         )
     if m == "fix-mutex":
         return p + "mutex_lock"
@@ -830,6 +852,9 @@ class GuestMemfd(Family):
                   kind="list", choices=tuple(str(k) for k in range(pages))),
             Param("flags", "0", "initial GMEM_I(inode)->flags (creation flags)",
                   low=0, high=(1 << 63) - 1),
+            Param("measure_waits", "0", "1: count, in the ghost waited_unrelated.<freezer>, "
+                  "the read-side sections of other inodes a freeze's synchronize_srcu() waits "
+                  "out (--srcu abstract)", low=0, high=1),
             Param("invalidate_lock", "0", "1: model filemap_invalidate_lock, the rwsem "
                   "kvm_gmem_allocate() takes shared and kvm_gmem_punch_hole() exclusive",
                   low=0, high=1),
@@ -919,6 +944,9 @@ class GuestMemfd(Family):
         for j, who in preservers(values):
             shared[session_var(who)] = VarDecl(0, "bool", f"{who}'s live-update session "
                                                "holds its file (preserved)")
+            if values["measure_waits"]:
+                ghosts[waited_var(who)] = VarDecl(0, "dec", "read-side sections of other "
+                                                  "inodes its last grace period waited out")
             n = values[f"preserver.{j}.inode"]
             windows[n] = (*windows.get(n, ()), window_var(n, who))
             ghosts[window_var(n, who)] = VarDecl(0, "bool", f"{who}'s freeze() on inode {n} "

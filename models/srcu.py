@@ -22,7 +22,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 
 from explorer.lang.builder import OpBuilder, merge
-from explorer.lang.expr import ExprLike, Local, Shared, Var, ge, ite, ne
+from explorer.lang.expr import ExprLike, Ghost, Local, Shared, Var, ge, ite, lift, ne
 from explorer.lang.model import Next, Switch, VarDecl
 
 SRCUTREE = "kernel/rcu/srcutree.c"
@@ -62,7 +62,8 @@ class SrcuDomain(ABC):
     def synchronize(self, b: OpBuilder, prefix: str, next: Next, line: str, code: str,
                     on_return: Mapping[Var, ExprLike] | None = None,
                     on_return_reads: Sequence[str] = (),
-                    on_return_writes: Sequence[str] = ()) -> str:
+                    on_return_writes: Sequence[str] = (),
+                    count: tuple[str, Sequence[str]] | None = None) -> str:
         """synchronize_srcu() as steps labelled ``prefix...``; ``on_return`` runs
         in the step that returns. Returns the entry label."""
 
@@ -147,13 +148,16 @@ class AbstractSrcu(SrcuDomain):
         on_return: Mapping[Var, ExprLike] | None = None,
         on_return_reads: Sequence[str] = (),
         on_return_writes: Sequence[str] = (),
+        count: tuple[str, Sequence[str]] | None = None,
     ) -> str:
         """Emits begin, one wait per reader that was inside, and the return.
 
         The wait for reader r is skipped (a branch, not an event) when r was
         outside any read-side section at *begin*: a reader that enters later
         is not waited for, and its steps then do not conflict with the wait.
-        ``on_return`` runs in the step that returns.
+        ``on_return`` runs in the step that returns. With ``count`` = (ghost,
+        readers), *begin* also writes into the ghost how many of those readers it
+        must wait for (a measurement: explorer/tools/findings.py).
         """
         snap: dict[str, Local] = {
             r: b.local(f"{prefix}wait.{r}", doc=f"generation of {r} to wait for (0: none)")
@@ -166,13 +170,23 @@ class AbstractSrcu(SrcuDomain):
             rest = self.readers[i:]
             return Switch(tuple((ne(snap[r], 0), f"{prefix}wait.{r}") for r in rest), ret)
 
+        update: dict[Var, ExprLike] = {
+            snap[r]: ite(ne(Shared(self.nest(r)), 0), Shared(self.gen(r)) + 1, 0)
+            for r in self.readers
+        }
+        counted: list[str] = []
+        if count is not None:
+            ghost, which = count
+            total: ExprLike = 0
+            for r in which:
+                total = lift(total) + ite(ne(Shared(self.nest(r)), 0), 1, 0)
+            update[Ghost(ghost)] = total
+            counted = [ghost]
         b.add(
             begin, line, code + "  /* grace period begins */",
             reads=[x for r in self.readers for x in (self.nest(r), self.gen(r))],
-            update={
-                snap[r]: ite(ne(Shared(self.nest(r)), 0), Shared(self.gen(r)) + 1, 0)
-                for r in self.readers
-            },
+            writes=counted,
+            update=update,
             next=after(0),
             atomic=True,
             tags=(f"srcu.sync.begin:{self.name}",),

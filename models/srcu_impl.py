@@ -230,12 +230,18 @@ class ImplSrcu(SrcuDomain):
         on_return: Mapping[Var, ExprLike] | None = None,
         on_return_reads: Sequence[str] = (),
         on_return_writes: Sequence[str] = (),
+        count: tuple[str, Sequence[str]] | None = None,
     ) -> str:
         """Emits one grace period under ``prefix`` and returns its entry label.
+        (``count``, the abstract SRCU's measurement of the readers waited for, has no
+        single step to be taken at here: it is refused.)
 
         ``on_return`` happens in the final step (the smp_mb() after the wait).
         """
         p = prefix
+        if count is not None:
+            raise BadInput("measure_waits: the readers a grace period waits for are "
+                           "counted with --srcu abstract only")
         call = f"  /* {code} ({line}) */"
         ret = f"{p}return"
         flip = f"{p}srcu_flip.smp_mb_E"
