@@ -148,6 +148,9 @@ def load(path: str, ident: dict[str, Any]) -> dict[str, Any]:
         if key == "program":
             raise BadInput(f"{where}: saved for another compiled program (the model "
                            "changed since)")
+        if isinstance(got, dict) and isinstance(want, dict):  # name the parameter
+            name = next(k for k in [*want, *got] if got.get(k) != want.get(k))
+            key, got, want = f"{key} {name}", got.get(name), want.get(name)
         raise BadInput(f"{where}: a checkpoint of another run: {key} is "
                        f"{_shown(got)} there, {_shown(want)} here")
     try:
@@ -173,6 +176,9 @@ def write_atomically(path: str, text: str) -> None:
     p = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
     try:
+        mask = os.umask(0)  # mkstemp makes it private; a checkpoint is an ordinary file
+        os.umask(mask)
+        os.fchmod(fd, 0o666 & ~mask)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()
