@@ -150,7 +150,7 @@ def load(path: str, ident: dict[str, Any]) -> dict[str, Any]:
                            "changed since)")
         if isinstance(got, dict) and isinstance(want, dict):  # name the parameter
             name = next(k for k in [*want, *got] if got.get(k) != want.get(k))
-            key, got, want = f"{key} {name}", got.get(name), want.get(name)
+            key, got, want = f"parameter {name}", got.get(name), want.get(name)
         raise BadInput(f"{where}: a checkpoint of another run: {key} is "
                        f"{_shown(got)} there, {_shown(want)} here")
     try:
