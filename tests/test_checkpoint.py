@@ -405,7 +405,7 @@ def _copy(saved: Path, tmp_path: Path, edit: Any = None, text: str | None = None
 
 
 def _redigest(doc: dict[str, Any]) -> None:
-    doc["digest"] = ckpt._digest(ckpt._dump_state(doc["state"]))
+    doc["digest"] = ckpt._digest(doc["stats"], ckpt._dump_state(doc["state"]))
 
 
 def _bad_path(doc: dict[str, Any]) -> None:
@@ -418,7 +418,8 @@ BAD_FILES = {
     "not json": (lambda s: "not json\n", None, "truncated or corrupt"),
     "not a checkpoint": (lambda s: '{"schema": 1}\n', None, "not an explorer checkpoint"),
     "version": (None, lambda d: d.update(version=99), "format version 99"),
-    "digest": (None, lambda d: d["state"]["path"].pop(), "does not match its digest"),
+    "digest": (None, lambda d: d["state"]["path"].pop(), "do not match its digest"),
+    "stats": (None, lambda d: d["stats"].update(executions=3), "do not match its digest"),
     "another program": (None, lambda d: d["run"].update(program="0" * 64),
                         "another compiled program"),
     "tool": (None, lambda d: d["run"].update(tool="explorer 0.0.1"), "tool is"),

@@ -19,13 +19,10 @@ a SIGKILL during a save leaves the previous checkpoint intact.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import signal
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -73,6 +70,8 @@ class Plan:
 def fingerprint(program: Program) -> str:
     """The compiled program, as far as a search depends on it: the model (its repr
     is deterministic), the state layout and every step's footprint."""
+    import hashlib  # hashlib and signal load only when checkpointing: a plain check starts
+
     h = hashlib.sha256(repr(program.model).encode())
     h.update(repr(program.names).encode())
     for code in program.threads:
@@ -108,8 +107,13 @@ def check_output(path: str, force: bool, resume: str | None) -> None:
     raise BadInput(f"checkpoint file {p} exists (will not overwrite it without --force{hint})")
 
 
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
+def _digest(stats: Any, state_text: str) -> str:
+    """Of what the resumed run takes over: the totals and the search state."""
+    import hashlib
+
+    h = hashlib.sha256(json.dumps(stats, sort_keys=True).encode())
+    h.update(state_text.encode())
+    return h.hexdigest()
 
 
 def _dump_state(state: dict[str, Any]) -> str:
@@ -139,8 +143,8 @@ def load(path: str, ident: dict[str, Any]) -> dict[str, Any]:
     run, state = doc.get("run"), doc.get("state")
     if not isinstance(run, dict) or not isinstance(state, dict):
         raise BadInput(f"{where}: corrupt (no run or state)")
-    if doc.get("digest") != _digest(_dump_state(state)):
-        raise BadInput(f"{where}: corrupt (its state does not match its digest)")
+    if doc.get("digest") != _digest(doc.get("stats"), _dump_state(state)):
+        raise BadInput(f"{where}: corrupt (its stats and state do not match its digest)")
     for key, want in ident.items():
         got = run.get(key)
         if got == want:
@@ -238,12 +242,12 @@ class Checkpointer:
         the search goes on: the verdict does not depend on it."""
         state, stats = snapshot()
         text = _dump_state(state)
+        totals = {k: v for k, v in asdict(stats).items() if k != "seconds"}
         head = {
             "format": FORMAT, "version": VERSION, "run": self.ident,
             "saved": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "segments": self.segments, "seconds": round(seconds, 6),
-            "stats": {k: v for k, v in asdict(stats).items() if k != "seconds"},
-            "digest": _digest(text),
+            "segments": self.segments, "seconds": round(seconds, 6), "stats": totals,
+            "digest": _digest(totals, text),
         }
         doc = json.dumps(head, indent=1)[:-1].rstrip() + ',\n "state": ' + text + "\n}\n"
         try:
@@ -297,6 +301,9 @@ class Checkpointer:
 def signals(meter: Meter) -> Iterator[None]:
     """SIGINT and SIGTERM stop the search at its next safe point, with a checkpoint;
     a second one stops it at once (KeyboardInterrupt: the last checkpoint stays)."""
+    import signal
+    import threading
+
     if threading.current_thread() is not threading.main_thread():
         yield
         return
