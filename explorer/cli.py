@@ -69,7 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "exit 3); continue with --resume FILE; removed once the run completes "
                    f"(strategies {', '.join(checkpoint.RESUMABLE)})")
     c.add_argument("--checkpoint-every", type=positive_float, metavar="S",
-                   help=f"seconds between two saves (default: {checkpoint.DEFAULT_EVERY:g})")
+                   help="seconds from the end of one save to the next (default: "
+                   f"{checkpoint.DEFAULT_EVERY:g})")
     c.add_argument("--resume", metavar="FILE",
                    help="continue the run a checkpoint saved, without exploring again what "
                    "it explored; model and options must be the run's; saves to FILE "

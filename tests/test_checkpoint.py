@@ -187,6 +187,32 @@ def test_guest_memfd_resumed_from_every_kind_of_point(tmp_path: Path) -> None:
             _compare(full, got, f"{strategy} {how}")
 
 
+def test_periodic_saves_leave_the_search_alone_and_each_resumes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Saving at every poll (the clock's safe points, as --checkpoint-every does) and
+    going on changes nothing; a run resumed from any of those saves (what a SIGKILL
+    leaves) ends as the uninterrupted one."""
+    _, program = api.prepare(settings={"get_folio": "3"})
+    path = tmp_path / "c.json"
+    saves: list[str] = []
+    write = ckpt.write_atomically
+
+    def recording(target: str, text: str) -> None:
+        saves.append(text)
+        write(target, text)
+
+    monkeypatch.setattr(ckpt, "write_atomically", recording)
+    for strategy in ("optimal", "dpor", "stateful"):
+        saves.clear()
+        full = search(strategy, program)
+        _compare(full, search(strategy, program, Plan(str(path), every=0)), strategy)
+        assert len(saves) >= 5, strategy
+        for text in (saves[0], saves[len(saves) // 2], saves[-1]):
+            path.write_text(text)
+            got = search(strategy, program, Plan(str(path), NEVER, str(path)))
+            _compare(full, got, strategy)
+
+
 # -- budgets count the whole run ------------------------------------------------------
 
 
@@ -423,6 +449,7 @@ BAD_FILES = {
     "another program": (None, lambda d: d["run"].update(program="0" * 64),
                         "another compiled program"),
     "tool": (None, lambda d: d["run"].update(tool="explorer 0.0.1"), "tool is"),
+    "engine": (None, lambda d: d["run"].update(engine="0" * 64), "another build of the search"),
     "path does not fit": (None, _bad_path, "corrupt or not for this program"),
 }
 
@@ -484,6 +511,6 @@ def test_the_file_says_what_it_belongs_to(saved: Path) -> None:
     assert doc["format"] == ckpt.FORMAT and doc["version"] == ckpt.VERSION
     run = doc["run"]
     assert {"model", "scenario", "parameters", "mutant", "srcu", "memory_model", "strategy",
-            "max_steps", "program", "tool"} <= set(run)
+            "max_steps", "program", "tool", "engine"} <= set(run)
     assert run["model"] == "guest_memfd" and run["strategy"] == "optimal"
     assert doc["stats"]["executions"] == 20 and doc["state"]["kind"] == "end"

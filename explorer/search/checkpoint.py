@@ -79,10 +79,24 @@ def fingerprint(program: Program) -> str:
     return h.hexdigest()
 
 
+def engine() -> str:
+    """The search code a checkpoint's state means something to: a saved wakeup tree
+    is not resumed by a changed DPOR (the version number alone moves too rarely)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    here = Path(__file__).parent
+    for name in ("dpor.py", "dfs.py", "checkpoint.py", "../compile/program.py"):
+        with suppress(OSError):
+            h.update((here / name).read_bytes())
+    return h.hexdigest()
+
+
 def identity(program: Program, strategy: str, max_steps: int, **run: Any) -> dict[str, Any]:
     """Everything a checkpoint must match to be resumed, normalised through JSON."""
     ident = {**run, "strategy": strategy, "max_steps": max_steps,
-             "program": fingerprint(program), "tool": f"explorer {__version__}"}
+             "program": fingerprint(program), "tool": f"explorer {__version__}",
+             "engine": engine()}
     normal: dict[str, Any] = json.loads(json.dumps(ident))
     return normal
 
@@ -152,6 +166,9 @@ def load(path: str, ident: dict[str, Any]) -> dict[str, Any]:
         if key == "program":
             raise BadInput(f"{where}: saved for another compiled program (the model "
                            "changed since)")
+        if key == "engine" and run.get("tool") == ident.get("tool"):
+            raise BadInput(f"{where}: saved by another build of the search engine "
+                           "(explorer/search changed since)")
         if isinstance(got, dict) and isinstance(want, dict):  # name the parameter
             name = next(k for k in [*want, *got] if got.get(k) != want.get(k))
             key, got, want = f"parameter {name}", got.get(name), want.get(name)

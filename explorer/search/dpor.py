@@ -68,7 +68,7 @@ there as if never stopped.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -579,6 +579,8 @@ class _Dpor:
         module's docstring), the oracles, and in collect mode the outcomes."""
         n = len(self.ev)
         assert len(self.sleep) == len(self.wut) == len(self.backtrack) == n + 1
+        # encode_tree's alias: the branch being explored at depth d is depth d + 1's tree.
+        assert not self.optimal or all(self.wut[d][0][1] is self.wut[d + 1] for d in range(n))
         out = self.outcomes
         return {
             "kind": kind,
@@ -599,7 +601,7 @@ class _Dpor:
         }
 
     def state(self, kind: str) -> tuple[dict[str, Any], Stats]:
-        return self.snapshot(kind), self.stats
+        return self.snapshot(kind), replace(self.stats, states=self.stats.events)
 
     def restore(self, saved: dict[str, Any]) -> tuple[list[Transition], str, int]:
         """Takes a snapshot's sets for E's depths; returns what replay needs."""
