@@ -295,10 +295,11 @@ def test_a_failed_save_is_one_line_and_the_search_goes_on(
 
 # -- the command line ---------------------------------------------------------------
 
-# Runs of two or three seconds (a checkpoint every 0.5 s).
+# Runs of one to three seconds, a checkpoint every EVERY seconds.
 BIG = {"optimal": ("--scenario", "repeat", "--set", "get_folio=2"),
        "dpor": ("--scenario", "repeat", "--set", "get_folio=2"),
        "stateful": ("--set", "get_folio=4")}
+EVERY = "0.2"
 KEYS = ("verdict", "executions", "schedules", "states", "events", "sleep_blocked",
         "deadlocked", "redundant", "cut_off")
 
@@ -345,7 +346,7 @@ def _resume(strategy: str, path: Path) -> dict[str, Any]:
 def test_killed_run_resumes_to_the_uninterrupted_totals(strategy: str, tmp_path: Path) -> None:
     path = tmp_path / "run.ckpt"
     proc = _popen("check", *BIG[strategy], "--strategy", strategy, "--checkpoint", str(path),
-                  "--checkpoint-every", "0.5", "--json", "--no-schedule", cwd=tmp_path)
+                  "--checkpoint-every", EVERY, "--json", "--no-schedule", cwd=tmp_path)
     try:
         _wait_for(path, proc)
         proc.send_signal(signal.SIGKILL)
@@ -366,7 +367,7 @@ def test_signal_saves_reports_incomplete_and_resumes(strategy: str, sig: signal.
     path = tmp_path / "run.ckpt"
     out = ["--json"] if as_json else []
     proc = _popen("check", *BIG[strategy], "--strategy", strategy, "--checkpoint", str(path),
-                  "--checkpoint-every", "0.5", "--no-schedule", *out, cwd=tmp_path)
+                  "--checkpoint-every", EVERY, "--no-schedule", *out, cwd=tmp_path)
     try:
         _wait_for(path, proc)
         proc.send_signal(sig)
