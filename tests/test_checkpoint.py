@@ -197,9 +197,9 @@ def test_periodic_saves_leave_the_search_alone_and_each_resumes(
     saves: list[str] = []
     write = ckpt.write_atomically
 
-    def recording(target: str, text: str) -> None:
-        saves.append(text)
-        write(target, text)
+    def recording(target: str, *parts: str) -> None:
+        saves.append("".join(parts))
+        write(target, *parts)
 
     monkeypatch.setattr(ckpt, "write_atomically", recording)
     for strategy in ("optimal", "dpor", "stateful"):

@@ -191,8 +191,8 @@ def _shown(value: Any) -> str:
     return "none" if value is None else json.dumps(value)
 
 
-def write_atomically(path: str, text: str) -> None:
-    """Replaces path by a file holding text, all or nothing: a crash at any point
+def write_atomically(path: str, *parts: str) -> None:
+    """Replaces path by a file holding the parts, all or nothing: a crash at any point
     leaves either the old file or the new one."""
     p = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
@@ -201,7 +201,8 @@ def write_atomically(path: str, text: str) -> None:
         os.umask(mask)
         os.fchmod(fd, 0o666 & ~mask)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+            for part in parts:  # not joined first: the state can be large
+                f.write(part)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, p)
@@ -266,9 +267,10 @@ class Checkpointer:
             "segments": self.segments, "seconds": round(seconds, 6), "stats": totals,
             "digest": _digest(totals, text),
         }
-        doc = json.dumps(head, indent=1)[:-1].rstrip() + ',\n "state": ' + text + "\n}\n"
+        # The header first and readable, then the state on one line.
+        top = json.dumps(head, indent=1)[:-1].rstrip() + ',\n "state": '
         try:
-            write_atomically(self.plan.path, doc)
+            write_atomically(self.plan.path, top, text, "\n}\n")
         except OSError as err:
             why = err.strerror or str(err)
             if why != self.error:
