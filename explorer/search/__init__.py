@@ -45,6 +45,9 @@ def run(strategy: str, program: Program, budget: Budget, progress: bool | None =
     if checkpoint is None:
         return STRATEGIES[strategy][1](program, budget, progress)
     check_resumable(strategy)
+    if checkpoint.ident.get("strategy") != strategy:  # its file would not say what it holds
+        raise ValueError(f"a checkpoint for strategy {checkpoint.ident.get('strategy')}, "
+                         f"not {strategy}")
     if strategy in ("optimal", "dpor"):
         return explore_dpor(program, optimal=strategy == "optimal", budget=budget,
                             progress=progress, checkpoint=checkpoint)
