@@ -16,8 +16,9 @@ from .evidence.explain import decisive_races
 from .evidence.schedule import ScheduleFile
 from .lang.family import BadInput, describe
 from .lang.model import Model, ModelError
-from .search import DEFAULT_STRATEGY, STRATEGIES, run
+from .search import DEFAULT_STRATEGY, STRATEGIES, check_resumable, run
 from .search.budget import Budget
+from .search.checkpoint import Checkpointer, Plan, identity
 from .search.common import deadlock_failure, failure_in
 from .search.minimize import context_switches, fewest_switches, shrink
 from .search.outcome import CrossCheck, Outcome, Setup, Shrunk
@@ -129,23 +130,35 @@ def check(
     explain: bool = False,
     cross_check: bool = False,
     properties: Sequence[str] | None = None,
+    checkpoint: Plan | None = None,
 ) -> Outcome:
     """Explores; on a violation, reports the violating interleaving with the fewest
     context switches (then fewest events) unless `minimize` is off. With
     `cross_check`, then reruns the program with cross_strategy(strategy) (same
     budget): if the two disagree on holds against violated, or the rerun fails,
-    the verdict becomes ERROR (outcome.cross.agree is False)."""
+    the verdict becomes ERROR (outcome.cross.agree is False). With `checkpoint`,
+    saves the search as the plan says and resumes plan.resume (a file of another
+    run, or not a checkpoint: BadInput); an interrupted run is INCOMPLETE with
+    result.checkpoint set, and is cross-checked only once complete."""
     if strategy not in STRATEGIES:
         raise BadInput(f"unknown strategy {strategy!r} (known: {', '.join(STRATEGIES)})")
+    if checkpoint is not None:
+        check_resumable(strategy)
     setup, program = prepare(model, scenario, settings, mutant, srcu, memory_model,
                              properties=properties)
     symbolic = sorted({d.symbolic for d in program.decls if d.symbolic})
     if symbolic:
         raise BadInput(f"{symbolic[0]}=? is symbolic: explorer check needs a concrete value "
                        "(explorer prove takes it symbolic)")
-    result = run(strategy, program, budget or Budget(), progress)
+    ck = None
+    if checkpoint is not None:
+        ck = Checkpointer(checkpoint, identity(
+            program, strategy, (budget or Budget()).max_steps, model=setup.model,
+            scenario=setup.scenario, parameters=dict(setup.values), mutant=setup.mutant,
+            srcu=setup.srcu, memory_model=setup.memory_model))
+    result = run(strategy, program, budget or Budget(), progress, ck)
     outcome = _settle(Outcome(setup, result, program), minimize, explain)
-    if cross_check and result.verdict != ERROR:
+    if cross_check and result.verdict != ERROR and result.checkpoint is None:
         _cross_check(outcome, strategy, budget or Budget(), progress)
     return outcome
 

@@ -10,6 +10,7 @@ one, 2 a bad schedule file or one the model no longer fits.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shlex
 import sys
@@ -22,7 +23,7 @@ from .catalog import load
 from .evidence import report, schedule
 from .lang.family import BadInput, parse_settings
 from .lang.model import ModelError
-from .search import DEFAULT_STRATEGY, STRATEGIES
+from .search import DEFAULT_STRATEGY, STRATEGIES, checkpoint
 from .search.budget import Budget
 from .search.result import VIOLATED
 
@@ -52,9 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--memory-model", default="sc", choices=list(api.MEMORY_MODELS))
     c.add_argument("--srcu", default="abstract", help="SRCU model (default: abstract)")
     c.add_argument("--max-executions", type=positive_int, metavar="N",
-                   help="stop after N executions (the verdict is then incomplete)")
+                   help="stop after N executions (the verdict is then incomplete); with "
+                   "--resume, counted over the whole run, earlier segments included")
     c.add_argument("--timeout", type=positive_float, metavar="S",
-                   help="stop after S seconds (the verdict is then incomplete)")
+                   help="stop after S seconds (the verdict is then incomplete); with "
+                   "--resume, counted over the whole run, earlier segments included")
     c.add_argument("--max-steps", type=positive_int, default=Budget.max_steps, metavar="N",
                    help="steps one thread may take in one execution before it counts as "
                    f"never finishing (default: {Budget.max_steps})")
@@ -64,7 +67,19 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--graph", metavar="FILE",
                    help="on a violation, write its graph (.dot .graphml .json .svg .html)")
     c.add_argument("--force", action="store_true",
-                   help="let --graph overwrite an existing file")
+                   help="let --graph or --checkpoint overwrite an existing file")
+    c.add_argument("--checkpoint", metavar="FILE",
+                   help="save the search state (JSON) to FILE every --checkpoint-every "
+                   "seconds and when stopped (SIGINT, SIGTERM, --timeout, --max-executions: "
+                   "exit 3); continue with --resume FILE; removed once the run completes "
+                   f"(strategies {', '.join(checkpoint.RESUMABLE)})")
+    c.add_argument("--checkpoint-every", type=positive_float, metavar="S",
+                   help="seconds from the end of one save to the next (default: "
+                   f"{checkpoint.DEFAULT_EVERY:g})")
+    c.add_argument("--resume", metavar="FILE",
+                   help="continue the run a checkpoint saved, without exploring again what "
+                   "it explored; model and options must be the run's; saves to FILE "
+                   "again unless --checkpoint names another")
     c.add_argument("--cross-check", action="store_true",
                    help="then rerun with an independent strategy (stateful; optimal for "
                    "--strategy stateful), same budget: a holds/violated disagreement is an "
@@ -125,14 +140,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _print(outcome: api.Outcome, as_json: bool, path: str | None, written: bool) -> None:
+def _print(outcome: api.Outcome, as_json: bool, path: str | None, written: bool,
+           resume: dict[str, str | None] | None = None) -> None:
+    """`resume`: with --checkpoint/--resume, the "checkpoint" JSON key (null once the
+    run is complete)."""
     try:
         if as_json:
-            print(report.dumps(outcome, path))
+            if resume is None:
+                print(report.dumps(outcome, path))
+            else:
+                doc = report.to_json(outcome, path)
+                doc["checkpoint"] = resume if resume["file"] else None
+                print(json.dumps(doc, indent=2))
             return
         print(report.text(outcome))
         if path is not None and written:
             print(f"\nschedule: {path} (replay with: explorer replay {shlex.quote(path)})")
+        if resume is not None and resume["file"]:
+            print(f"\ncheckpoint: {resume['file']}\ncontinue with: {resume['command']}")
         sys.stdout.flush()
     except BrokenPipeError:  # `explorer check | head`: keep going, keep the exit code
         _quiet_stdout()
@@ -142,19 +167,60 @@ def _quiet_stdout() -> None:
     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
+def _checkpoint_plan(args: argparse.Namespace) -> checkpoint.Plan | None:
+    """--checkpoint/--resume, checked before the search as every output path is."""
+    path = args.checkpoint or args.resume
+    if path is None:
+        if args.checkpoint_every is not None:
+            raise BadInput("--checkpoint-every needs --checkpoint or --resume")
+        return None
+    checkpoint.check_output(path, args.force, args.resume)
+    every = args.checkpoint_every or checkpoint.DEFAULT_EVERY
+    return checkpoint.Plan(path, every, args.resume)
+
+
+def _resume_command(args: argparse.Namespace, path: str) -> str:
+    """The command that continues this run: its model and search options."""
+    words = ["explorer", "check"] + ([args.model] if args.model else [])
+    if args.scenario:
+        words += ["--scenario", args.scenario]
+    for setting in args.settings:
+        words += ["--set", setting]
+    if args.mutant:
+        words += ["--mutant", args.mutant]
+    if args.strategy != DEFAULT_STRATEGY:
+        words += ["--strategy", args.strategy]
+    if args.memory_model != "sc":
+        words += ["--memory-model", args.memory_model]
+    if args.srcu != "abstract":
+        words += ["--srcu", args.srcu]
+    if args.max_steps != Budget.max_steps:
+        words += ["--max-steps", str(args.max_steps)]
+    words += ["--resume", path]
+    if args.checkpoint_every is not None:
+        words += ["--checkpoint-every", f"{args.checkpoint_every:g}"]
+    return shlex.join(words)
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     schedule.refuse_existing(args.schedule_out)
     if args.graph:
         from .evidence import graph  # networkx: only when a graph is asked for
 
         graph.check_output(args.graph, args.force)
+    plan = _checkpoint_plan(args)
     budget = Budget(args.max_executions, args.timeout, args.max_steps, args.seed)
     progress = False if args.json and args.progress is None else args.progress
     outcome = api.check(
         args.model, args.scenario, parse_settings(args.settings), args.mutant,
         args.strategy, budget, args.srcu, args.memory_model, progress,
         explain=args.explain, cross_check=args.cross_check, properties=args.properties,
+        checkpoint=plan,
     )
+    resume = None
+    if plan is not None:
+        saved = outcome.result.checkpoint
+        resume = {"file": saved, "command": _resume_command(args, saved) if saved else None}
     if outcome.cross is not None and outcome.cross.agree is False:
         # Never a verdict: one of the two strategies is wrong, so neither is believed.
         reason = outcome.result.reason.removeprefix("internal: ")
@@ -169,7 +235,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             path = schedule.save_violation(outcome, args.schedule_out)
         except BadInput as err:
             unsaved = f"explorer: no schedule file written: {err}"
-    _print(outcome, args.json, path, True)
+    _print(outcome, args.json, path, True, resume)
     if unsaved:
         print(unsaved, file=sys.stderr)
     if args.graph and outcome.result.verdict == VIOLATED:

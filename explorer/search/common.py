@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import replace
 
 from ..compile.program import Program, State, Transition
 from ..lang.model import ModelError
 from .budget import Budget, Meter, OutOfBudget
+from .checkpoint import Checkpointer, signals
 from .result import (
     DEADLOCK,
     DEADLOCK_TEXT,
@@ -72,20 +75,24 @@ def conclude(
     budget: Budget,
     progress: bool | None,
     body: Callable[[Meter, Stats], None],
+    checkpoint: Checkpointer | None = None,
 ) -> Result:
     """Runs a search body; a violation, a budget or a model error ends it early.
 
     Only a body that returns normally has explored everything: HOLDS. A budget
-    that runs out gives INCOMPLETE, never HOLDS.
+    that runs out gives INCOMPLETE, never HOLDS. With a checkpoint the stats
+    start from the resumed run's, and SIGINT/SIGTERM stop the body at a safe
+    point (INCOMPLETE, the checkpoint saved).
     """
-    stats = Stats()
-    meter = Meter(budget, progress, label=strategy)
+    stats = replace(checkpoint.stats) if checkpoint is not None else Stats()
+    meter = Meter(budget, progress, label=strategy, checkpoint=checkpoint)
     checked = [p.name for p in program.invariants + program.finals] + [DEADLOCK]
     failure: Failure | None = None
     schedule: list[Transition] | None = None
     reason = ""
     try:
-        body(meter, stats)
+        with signals(meter) if checkpoint is not None else nullcontext():
+            body(meter, stats)
         verdict = HOLDS
     except Found as found:
         verdict, failure, schedule = VIOLATED, found.failure, found.schedule
@@ -96,4 +103,7 @@ def conclude(
     finally:
         meter.close()
     stats.seconds = meter.elapsed()
-    return Result(verdict, strategy, stats, failure, schedule, reason, checked)
+    result = Result(verdict, strategy, stats, failure, schedule, reason, checked)
+    if checkpoint is not None:
+        checkpoint.finish(result)
+    return result

@@ -9,9 +9,14 @@ execution that can run forever) as a model error.
 
 from __future__ import annotations
 
+from dataclasses import replace
+from functools import partial
+from typing import Any
+
 from ..compile.program import Program, Transition
 from ..lang.model import ModelError
 from .budget import Budget, Meter, OutOfBudget
+from .checkpoint import Checkpointer, Corrupt
 from .common import CUT_OFF, Found, conclude, end_of_run
 from .result import Failure, Result, Stats
 
@@ -29,10 +34,11 @@ def explore(
     cache: bool,
     budget: Budget,
     progress: bool | None = None,
+    checkpoint: Checkpointer | None = None,
 ) -> Result:
     return conclude(
         "stateful" if cache else "naive", program, budget, progress,
-        lambda meter, stats: _run(program, cache, budget, meter, stats),
+        lambda meter, stats: _run(program, cache, budget, meter, stats), checkpoint,
     )
 
 
@@ -53,16 +59,26 @@ def _run(program: Program, cache: bool, budget: Budget, meter: Meter, stats: Sta
     on_path: set[tuple[int, ...]] = set()
     key0 = tuple(s0)
     trans0 = transitions(s0)
-    if not trans0:
+    if not trans0:  # nothing to interleave: never checkpointed
         stats.executions = stats.schedules = stats.states = 1
         _leaf(program, s0, [], stats)
         return
     # frame: [key, transitions, next index, schedules below]
     stack: list[list] = [[key0, _ordered(trans0, 0), 0, 0]]
-    on_path.add(key0)
     events = executions = 0
     states = 1
-    poll_at = check_every
+    ck = meter.ckpt
+    if ck is not None and ck.resumed is not None:
+        stack, cached = ck.decode(partial(_restore, program, cache))
+        schedules.update(cached)
+        events, executions, states = stats.events, stats.executions, stats.states
+    on_path.update(f[0] for f in stack)
+    # One test per transition for the rare things: a poll, the execution budget, the
+    # test hook that interrupts a run (checkpoint.Plan.interrupt_after).
+    stops = [x for x in (max_exec, ck.plan.interrupt_after if ck else None)
+             if x is not None and x >= 0]
+    stop_at = min(stops, default=-1)
+    poll_at = events + check_every
     try:
         while stack:
             frame = stack[-1]
@@ -77,16 +93,24 @@ def _run(program: Program, cache: bool, budget: Budget, meter: Meter, stats: Sta
                 else:
                     stats.schedules = frame[3]
                 continue
+            if events >= poll_at or executions == stop_at:
+                # A safe point: the frames say exactly what is left to explore.
+                snap = partial(_snapshot, stack, schedules if cache else None, stats,
+                               events, executions, states)
+                if executions == max_exec:
+                    if ck is None:
+                        raise OutOfBudget(f"--max-executions {max_exec} reached")
+                    ck.halt(meter, f"--max-executions {max_exec} reached", snap)
+                if events >= poll_at:
+                    poll_at += check_every
+                    meter.poll(events, executions, states)
+                if ck is not None and meter.due:
+                    ck.safe_point(meter, snap, executions)
             frame[2] = i + 1
-            if executions == max_exec:
-                raise OutOfBudget(f"--max-executions {max_exec} reached")
             t, v = trans[i]
             s = list(key)
             execute(s, t, v)
             events += 1
-            if events >= poll_at:
-                poll_at += check_every
-                meter.poll(events, executions, states)
             if len(stack) >= max_steps:
                 _check_steps(program, stack, max_steps)
             k2 = tuple(s)
@@ -122,6 +146,44 @@ def _run(program: Program, cache: bool, budget: Budget, meter: Meter, stats: Sta
             stack.append([k2, _ordered(trans2, t), 0, 0])
     finally:
         stats.events, stats.executions, stats.states = events, executions, states
+
+
+def _snapshot(
+    stack: list[list], schedules: dict[tuple[int, ...], int] | None, stats: Stats,
+    events: int, executions: int, states: int,
+) -> tuple[dict[str, Any], Stats]:
+    """The search at the top of its loop: per frame the next transition's index and
+    the schedules counted below it (the states follow by replay), and the cache."""
+    state = {
+        "frames": [[f[2], f[3]] for f in stack],
+        "cache": None if schedules is None else [[list(k), n] for k, n in schedules.items()],
+    }
+    return state, replace(stats, events=events, executions=executions, states=states)
+
+
+def _restore(
+    program: Program, cache: bool, saved: dict[str, Any]
+) -> tuple[list[list], dict[tuple[int, ...], int]]:
+    """Rebuilds the stack of a snapshot by replaying each frame's transition."""
+    frames = saved["frames"]
+    if not frames or (saved["cache"] is None) == cache:
+        raise Corrupt("no frames" if not frames else "cache does not match the strategy")
+    s = program.initial_state()
+    last = 0
+    stack: list[list] = []
+    for depth, (i, below) in enumerate(frames):
+        if depth:
+            parent = stack[-1]
+            last, v = parent[1][parent[2] - 1]
+            s = list(parent[0])
+            program.execute(s, last, v)
+        trans = _ordered(program.transitions(s), last)
+        top = depth == len(frames) - 1
+        if not trans or not (0 if top else 1) <= i <= len(trans) or int(below) < 0:
+            raise Corrupt(f"frame {depth} does not fit the program")
+        stack.append([tuple(s), trans, int(i), int(below)])
+    cached = {tuple(k): int(n) for k, n in saved["cache"] or ()}
+    return stack, cached
 
 
 def _check_steps(program: Program, stack: list[list], max_steps: int) -> None:

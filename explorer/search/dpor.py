@@ -56,18 +56,32 @@ smaller oracle: it is counted as redundant, not explored as new.
 In collect mode (`outcomes`, for cross-checking strategies) a run goes on
 past a failing invariant and records it, so that it reaches every state the
 census reaches; without it, the search stops at the first violation.
+
+A checkpoint (explorer.search.checkpoint) is taken at the end of an
+execution, or, when the execution budget runs out, just before the next
+child: the execution E as its transitions, each depth's sleep set and wakeup
+tree or backtrack set, the oracles and the stats. Resuming replays E, each
+depth taking those sets instead of fresh ones, and every loop goes on from
+there as if never stopped.
 """
 
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
+from typing import Any
 
 from ..compile.program import CompiledStep, Program, State, Transition
 from ..lang.model import ModelError
 from .budget import Budget, Meter, OutOfBudget
+from .checkpoint import Checkpointer, Corrupt, Stopped
 from .common import CUT_OFF, DEADLOCKED, FINISHED, Found, conclude, end_of_run
 from .result import Failure, Result, Stats
+
+# Where a checkpoint was taken: just after an execution ended (END), or just before
+# the child about to be explored at the end of the saved path (BEFORE).
+END, BEFORE = "end", "before"
 
 # An event as DPOR sees it: thread, chosen value (None: no choice), read mask, write mask.
 Event = tuple[int, int | None, int, int]
@@ -85,6 +99,58 @@ def kids(child: list) -> Tree:
         rest = [[rest[0], rest[1:]]] if rest else []
         child[1] = rest
     return rest
+
+
+def encode_tree(tree: Tree, alias: bool) -> list[list]:
+    """A wakeup tree as a flat preorder list of [level, event, chain]: chain is the
+    node's linear tail, or None when its children follow at level + 1, or "next"
+    (alias) for the first child's subtree, which is the next depth's tree."""
+    out: list[list] = []
+    todo: list[tuple[int, list, bool]] = [(0, c, False) for c in reversed(tree)]
+    if alias:
+        todo[-1] = (0, tree[0], True)
+    while todo:
+        level, node, skip = todo.pop()
+        rest = node[1]
+        if skip:
+            out.append([level, node[0], "next"])
+        elif type(rest) is tuple:
+            out.append([level, node[0], rest])
+        else:
+            out.append([level, node[0], None])
+            todo.extend((level + 1, c, False) for c in reversed(rest))
+    return out
+
+
+def _event(x: Any) -> Event:
+    t, v, r, w = x
+    if type(t) is not int or not (v is None or type(v) is int) or type(r) is not int \
+            or type(w) is not int:
+        raise Corrupt(f"not an event: {x!r}")
+    return (t, v, r, w)
+
+
+def decode_tree(nodes: list[list], below: Tree | None) -> Tree:
+    """The inverse of encode_tree; `below` is the next depth's tree (alias)."""
+    root: Tree = []
+    parents = [root]
+    for level, ev, chain in nodes:
+        if not 0 <= level < len(parents):
+            raise Corrupt("wakeup tree out of order")
+        del parents[level + 1:]
+        if chain == "next":
+            if below is None or level or root:
+                raise Corrupt("wakeup tree alias out of place")
+            node: list = [_event(ev), below]
+        elif chain is None:
+            node = [_event(ev), []]
+            parents.append(node[1])
+        else:
+            node = [_event(ev), tuple(_event(x) for x in chain)]
+        parents[level].append(node)
+    if below is not None and not (root and root[0][1] is below):
+        raise Corrupt("wakeup tree without its current branch")
+    return root
 
 
 def dependent(a: Event, b: Event) -> bool:
@@ -190,6 +256,11 @@ class _Dpor:
         self.thread_last = [-1] * n
         self.fresh = 0  # events from here on have not had their races reversed
         self.zero = (0,) * n
+        # Resuming: the checkpoint's path, its kind and `fresh`, until E is rebuilt.
+        self.replay: tuple[list[Transition], str, int] | None = None
+        # The oracle search around this one (explore_dpor), for snapshots.
+        self.pending: list[dict[tuple[int, int], int]] = []
+        self.searched: set[frozenset[tuple[tuple[int, int], int]]] = set()
 
     # -- bookkeeping of E -------------------------------------------------------
 
@@ -277,17 +348,30 @@ class _Dpor:
         cs = self.p.threads[t].steps[s[self.p.threads[t].pc_slot]]
         return (t, v, cs.rmask, cs.wmask)
 
-    def run(self) -> None:
+    def run(self, resume: tuple[list[Transition], str, int] | None = None) -> None:
+        """Searches this oracle, from the start or from a restored snapshot."""
         s0 = self.p.initial_state()
         bad = self.p.failing_invariant(s0)
         if bad is not None:
             if self.outcomes is None:
                 raise Found(Failure(bad.name, bad.description, "in the initial state"), [])
             self.outcomes.violations.update(q.name for q in self.p.failing_invariants(s0))
-        self.sleep.append([])
-        self.wut.append([])
-        self.backtrack.append([])
+        if resume is None:
+            self.sleep.append([])
+            self.wut.append([])
+            self.backtrack.append([])
+            self.node(s0)
+            return
+        path, kind, fresh = resume
+        if not path:  # saved at the root itself
+            self.fresh = fresh
+            if kind == BEFORE:
+                self.node(s0)
+            return
+        self.replay = resume
         self.node(s0)
+        if self.replay is not None:
+            raise Corrupt("the saved execution ends early")
 
     def node(self, s: State) -> None:
         p = self.p
@@ -370,6 +454,9 @@ class _Dpor:
         return out
 
     def child(self, s: State, d: int, ev: Event, sub: Tree) -> None:
+        if self.replay is not None:
+            self.replay_child(s, d, ev)
+            return
         p, st = self.p, self.stats
         t, v = ev[0], ev[1]
         code = p.threads[t]
@@ -423,10 +510,50 @@ class _Dpor:
         if v is not None:
             self.choices_made[t] -= 1
 
+    def replay_child(self, s: State, d: int, ev: Event) -> None:
+        """child() along the saved execution: no counting (the stats are the saved
+        ones), and the child's sets are the saved ones, not fresh."""
+        assert self.replay is not None
+        path, kind, fresh = self.replay
+        p = self.p
+        t, v = ev[0], ev[1]
+        if d >= len(path) or path[d] != (t, v):
+            raise Corrupt(f"event {d + 1} of the saved execution is not the one to explore")
+        code = p.threads[t]
+        pc = s[code.pc_slot]
+        cs = code.steps[pc] if pc >= 0 else None
+        if cs is None or (cs.guard is not None and not cs.guard(s)):
+            raise Corrupt(f"event {d + 1} of the saved execution cannot run")
+        s2 = s.copy()
+        ran = p.execute(s2, t, v)
+        steps = self.steps_now
+        steps[t] += ran
+        self.before.append(s)
+        self.push(t, v, cs)
+        if v is not None:
+            self.choices_made[t] += 1
+        # The sets of depth d + 1 are in place already (restore).
+        if d + 1 == len(path):  # E rebuilt: from here on the search goes on as ever
+            self.replay, self.fresh = None, fresh
+            if kind == BEFORE:
+                self.node(s2)
+        else:
+            self.node(s2)
+        self.sleep.pop()
+        self.wut.pop()
+        self.backtrack.pop()
+        self.pop()
+        self.before.pop()
+        steps[t] -= ran
+        if v is not None:
+            self.choices_made[t] -= 1
+
     def schedule(self) -> list[Transition]:
         return [(e[0], e[1]) for e in self.ev]
 
     def execution_end(self, s: State, maximal: bool) -> None:
+        if self.replay is not None:
+            raise Corrupt("the saved execution ends before its last event")
         p = self.p
         if maximal and not self.reaches_oracle():
             self.stats.redundant += 1
@@ -440,6 +567,77 @@ class _Dpor:
             if self.outcomes is not None:
                 self.outcomes.add(how, failure, s)
         self.reverse_races(s)
+        if self.meter.due:  # a safe point: this execution is done with
+            ck = self.meter.ckpt
+            assert ck is not None
+            ck.safe_point(self.meter, partial(self.state, END), self.stats.executions)
+
+    # -- checkpoints ------------------------------------------------------------
+
+    def snapshot(self, kind: str) -> dict[str, Any]:
+        """The search as a checkpoint: E's transitions and each depth's sets (see the
+        module's docstring), the oracles, and in collect mode the outcomes."""
+        n = len(self.ev)
+        assert len(self.sleep) == len(self.wut) == len(self.backtrack) == n + 1
+        # encode_tree's alias: the branch being explored at depth d is depth d + 1's tree.
+        assert not self.optimal or all(self.wut[d][0][1] is self.wut[d + 1] for d in range(n))
+        out = self.outcomes
+        return {
+            "kind": kind,
+            "oracle": [[t, k, v] for (t, k), v in self.oracle.items()],
+            "pending": [[[t, k, v] for (t, k), v in o.items()] for o in self.pending],
+            "searched": [[[t, k, v] for (t, k), v in sorted(o)] for o in self.searched],
+            "silent": [[t, k, list(c)] for (t, k), c in self.silent.items()],
+            "fresh": self.fresh,
+            "path": self.schedule(),
+            "sleep": self.sleep,
+            "backtrack": self.backtrack if not self.optimal else None,
+            "wut": [encode_tree(tree, d < n) for d, tree in enumerate(self.wut)]
+            if self.optimal else None,
+            "outcomes": None if out is None else {
+                "finals": sorted(out.finals), "deadlocks": sorted(out.deadlocks),
+                "violations": sorted(out.violations),
+            },
+        }
+
+    def state(self, kind: str) -> tuple[dict[str, Any], Stats]:
+        return self.snapshot(kind), replace(self.stats, states=self.stats.events)
+
+    def restore(self, saved: dict[str, Any]) -> tuple[list[Transition], str, int]:
+        """Takes a snapshot's sets for E's depths; returns what replay needs."""
+        kind = saved["kind"]
+        path = [(int(t), None if v is None else int(v)) for t, v in saved["path"]]
+        n = len(path)
+        if kind not in (END, BEFORE) or len(saved["sleep"]) != n + 1:
+            raise Corrupt("the sets do not fit the saved execution")
+        self.silent = {(int(t), int(k)): tuple(int(x) for x in c) for t, k, c in saved["silent"]}
+        self.sleep = [[_event(q) for q in sl] for sl in saved["sleep"]]
+        if self.optimal:
+            nodes = saved["wut"]
+            if len(nodes) != n + 1:
+                raise Corrupt("the wakeup trees do not fit the saved execution")
+            wut: list[Tree] = [[] for _ in range(n + 1)]
+            below: Tree | None = None
+            for d in range(n, -1, -1):
+                wut[d] = decode_tree(nodes[d], below)
+                below = wut[d]
+            self.wut = wut
+            self.backtrack = [[] for _ in range(n + 1)]
+        else:
+            bts = saved["backtrack"]
+            if len(bts) != n + 1:
+                raise Corrupt("the backtrack sets do not fit the saved execution")
+            self.backtrack = [[(int(t), None if v is None else int(v)) for t, v in bt]
+                              for bt in bts]
+            self.wut = [[] for _ in range(n + 1)]
+        if self.outcomes is not None:
+            got = saved["outcomes"]
+            if got is None:
+                raise Corrupt("no outcomes (saved outside collect mode)")
+            self.outcomes.finals.update(tuple(x) for x in got["finals"])
+            self.outcomes.deadlocks.update(tuple(x) for x in got["deadlocks"])
+            self.outcomes.violations.update(got["violations"])
+        return path, kind, int(saved["fresh"])
 
     def reaches_oracle(self) -> bool:
         """Whether this execution made every choice the oracle fixes."""
@@ -616,6 +814,17 @@ class _Dpor:
                 bt.append((ini[0][0], ini[0][1]))
 
 
+def _oracle(items: list[list[int]]) -> dict[tuple[int, int], int]:
+    return {(int(t), int(k)): int(v) for t, k, v in items}
+
+
+def _queue(saved: dict[str, Any]) -> tuple[list[dict[tuple[int, int], int]],
+                                            set[frozenset[tuple[tuple[int, int], int]]]]:
+    """The oracles still to search, the current one last, and those ever queued."""
+    oracles = [_oracle(o) for o in saved["pending"]] + [_oracle(saved["oracle"])]
+    return oracles, {frozenset(_oracle(o).items()) for o in saved["searched"]}
+
+
 def explore_dpor(
     program: Program,
     *,
@@ -623,6 +832,7 @@ def explore_dpor(
     budget: Budget,
     progress: bool | None = None,
     outcomes: Outcomes | None = None,
+    checkpoint: Checkpointer | None = None,
 ) -> Result:
     def body(meter: Meter, stats: Stats) -> None:
         # Two frames per event; an execution is at most max_steps events per thread
@@ -636,11 +846,30 @@ def explore_dpor(
             # others (fix A then B, or B then A), and is searched once.
             oracles: list[dict[tuple[int, int], int]] = [{}]
             searched: set[frozenset[tuple[tuple[int, int], int]]] = {frozenset()}
+            saved = checkpoint.resumed if checkpoint is not None else None
+            if saved is not None:
+                assert checkpoint is not None
+                oracles, searched = checkpoint.decode(_queue)
             while oracles:
                 oracle = oracles.pop()
                 search = _Dpor(program, budget, meter, optimal, outcomes, stats, oracle)
+                search.pending, search.searched = oracles, searched
                 try:
-                    search.run()
+                    if saved is not None:
+                        assert checkpoint is not None
+                        resume = checkpoint.decode(search.restore)
+                        saved = None
+                        try:
+                            search.run(resume)
+                        except Corrupt as err:
+                            raise checkpoint.corrupt(err) from None
+                    else:
+                        search.run()
+                except OutOfBudget as stop:
+                    if checkpoint is None or isinstance(stop, Stopped):
+                        raise
+                    # The execution budget, raised before a child: a safe point too.
+                    checkpoint.halt(meter, str(stop), partial(search.state, BEFORE))
                 except RecursionError:
                     raise ModelError(
                         f"an execution ran {len(search.ev)} events deep: a loop that never "
@@ -656,7 +885,8 @@ def explore_dpor(
             sys.setrecursionlimit(limit)
             stats.states = stats.events
 
-    return conclude("optimal" if optimal else "dpor", program, budget, progress, body)
+    return conclude("optimal" if optimal else "dpor", program, budget, progress, body,
+                    checkpoint)
 
 
 __all__ = ["Outcomes", "dependent", "explore_dpor", "initials", "insert"]

@@ -60,6 +60,7 @@ class Result:
     reason: str = ""  # why incomplete, or the model error
     properties: list[str] = field(default_factory=list)  # what was checked
     minimal: bool = False  # schedule has the fewest context switches of any violating one
+    checkpoint: str | None = None  # incomplete: the checkpoint file it can be resumed from
 
     @property
     def exit_code(self) -> int:
