@@ -61,6 +61,12 @@ SOAK_PROGRAMS ?= 10000
 soak: $(TEST_STAMP)
 	$(BIN)/python -m explorer.tools.soak --programs $(SOAK_PROGRAMS) --jobs 2
 
+# The series' open questions answered by the explorer (minutes): reports/findings.md and
+# the schedule files of its counterexamples in reports/findings/.
+.PHONY: findings
+findings: $(STAMP)
+	$(BIN)/python -m explorer.tools.findings --out reports
+
 # Every mutant x memory model x SRCU model, checked (minutes): reports/verdicts.{json,md}.
 .PHONY: verdicts
 verdicts: $(STAMP)
