@@ -67,10 +67,12 @@ soak: $(TEST_STAMP)
 findings: $(STAMP)
 	$(BIN)/python -m explorer.tools.findings --out reports
 
-# Every mutant x memory model x SRCU model, checked (minutes): reports/verdicts.{json,md}.
+# Every mutant x memory model x SRCU model, checked (minutes): reports/verdicts.{json,md},
+# and specs/ci.toml, the gate that holds the project to them.
 .PHONY: verdicts
 verdicts: $(STAMP)
 	$(BIN)/python -m explorer.tools.verdicts
+	$(BIN)/python -m explorer.tools.ci_suite
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .

@@ -721,6 +721,11 @@ _FAULT_AT = {  # fault -> (the label after which it strikes, errno, C text)
 }
 
 
+def _unpreserves(ctx: _Ctx) -> bool:
+    j = ctx.thread.removeprefix("preserver")
+    return "unpreserve" in ctx.values.get(f"preserver.{j}.ops", ())
+
+
 def _fault_of(ctx: _Ctx) -> str:
     j = ctx.thread.removeprefix("preserver")
     return str(ctx.values.get(f"preserver.{j}.fault", "none"))
@@ -784,11 +789,15 @@ def op_preserve(ctx: _Ctx, n: int) -> Operation:
         b.add("fault.hwpoison", LUO, "if (PageHWPoison(page)) { err = -EHWPOISON; "
               "goto err_unfreeze; }", update={ret: -EHWPOISON}, next=err_entry)
     emit_unfreeze(b, ctx, n, "err.unfreeze.", DONE)
-    session = session_var(ctx.thread)
+    # The session's record of the file, for a later unpreserve; only a thread that
+    # unpreserves reads it, so only such a thread writes it (a store that no one reads
+    # would only add store-buffer interleavings under TSO/PSO).
+    session = [session_var(ctx.thread)] if _unpreserves(ctx) else []
     b.add("compare", LUO,
           "if (nr_recorded != nr_folios) { kvm_gmem_freeze(inode, false); return -EINVAL; }",
-          writes=[preserved_var(n, ctx.thread), session],
-          update={Ghost(preserved_var(n, ctx.thread)): eq(nr, nr2), Shared(session): eq(nr, nr2),
+          writes=[preserved_var(n, ctx.thread), *session],
+          update={Ghost(preserved_var(n, ctx.thread)): eq(nr, nr2),
+                  **{Shared(x): eq(nr, nr2) for x in session},
                   ret: ite(ne(nr, nr2), -EINVAL, 0)},
           next=branch(ne(nr, nr2), err_entry, DONE))
     return b.build(entry)
@@ -942,8 +951,9 @@ class GuestMemfd(Family):
                            for n in range(inodes)})
         windows: dict[int, tuple[str, ...]] = {}
         for j, who in preservers(values):
-            shared[session_var(who)] = VarDecl(0, "bool", f"{who}'s live-update session "
-                                               "holds its file (preserved)")
+            if "unpreserve" in values[f"preserver.{j}.ops"]:
+                shared[session_var(who)] = VarDecl(0, "bool", f"{who}'s live-update session "
+                                                   "holds its file (preserved)")
             if values["measure_waits"]:
                 ghosts[waited_var(who)] = VarDecl(0, "dec", "read-side sections of other "
                                                   "inodes its last grace period waited out")

@@ -9,8 +9,31 @@ matrix is right and the note is stale.
 from __future__ import annotations
 
 NOTES: dict[tuple[str, str], str] = {
+    ("guest_memfd", "fix-freeze-count"): (
+        "A candidate fix for two preservers of one inode (reports/findings.md): on the "
+        "matrix's scenarios, one preserver per inode, it must change no verdict, and it "
+        "does not."
+    ),
+    ("guest_memfd", "fix-ebusy"): (
+        "A candidate fix for two preservers of one inode (reports/findings.md); with one "
+        "preserver per inode a freeze never meets a frozen inode, so nothing changes."
+    ),
+    ("guest_memfd", "fix-mutex"): (
+        "The candidate that does not fix two preservers of one inode (reports/findings.md); "
+        "here it only adds a lock around the flag update."
+    ),
+    ("guest_memfd", "invalidate-lock-flag"): (
+        "freeze() holds filemap_invalidate_lock() around the flag write only: nothing "
+        "changes but waiting (reports/findings.md, question a)."
+    ),
+    ("guest_memfd", "invalidate-lock-freeze"): (
+        "freeze() holds filemap_invalidate_lock() across synchronize_srcu(): a fallocate "
+        "inside its read-side section waits for the lock, the grace period waits for the "
+        "fallocate: a deadlock wherever a fallocate runs (reports/findings.md, question a)."
+    ),
     ("*", "(none)"): (
-        "The patch as posted: no violation under any memory model with either SRCU model. "
+        "The patch as posted, on the matrix's scenarios (one preserver per inode): no "
+        "violation under any memory model with either SRCU model. "
         "Under TSO/PSO the flag store waits in the preserver's store buffer only until "
         "synchronize_srcu()'s first smp_mb(), before any scan reads a counter."
     ),
