@@ -22,7 +22,6 @@ from .. import __version__
 from .result import ERROR, FAILED, INCOMPLETE, CheckResult, FlowStep
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
-INFO_URI = "https://github.com/kernel-interleaving-explorer"
 _LINE = re.compile(r"^(?P<file>[\w./+-]+\.[A-Za-z]+):(?P<line>\d+)")
 
 # ruleIds of findings that are not a property's violation.
@@ -117,7 +116,6 @@ def render(results: Sequence[CheckResult]) -> str:
             "tool": {"driver": {
                 "name": "explorer",
                 "version": __version__,
-                "informationUri": INFO_URI,
                 "rules": [{"id": rid, "shortDescription": {"text": rules[rid]}}
                           for rid in order],
             }},
