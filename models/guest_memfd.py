@@ -192,6 +192,16 @@ SCENARIOS = (
          "get_folio": "1", "fallocate": "0", "pages": "1", "present": ""},
     ),
     Scenario(
+        "luo-rollback",
+        "2 sessions preserve one inode (at ioctl time) and freeze it at reboot (.freeze); "
+        "a later file of preserver0's session fails, so the framework unfreezes its file "
+        "(.unfreeze) while preserver1's stays frozen; 1 get_folio of page 1, 2 pages "
+        "(page 0 present)",
+        {"preservers": "2", "preserver.1.inode": "0",
+         "preserver.0.ops": "preserve,freeze,unfreeze", "preserver.1.ops": "preserve,freeze",
+         "get_folio": "1", "get_folio.0.page": "1", "fallocate": "0"},
+    ),
+    Scenario(
         "two-inodes",
         "2 inodes, one SRCU domain: preserve inode 0 while get_folio faults on both",
         {"inodes": "2", "get_folio": "2", "fallocate": "0", "get_folio.1.inode": "1",
@@ -721,9 +731,28 @@ _FAULT_AT = {  # fault -> (the label after which it strikes, errno, C text)
 }
 
 
+def _uses_session(ops: tuple[str, ...] | list[str]) -> bool:
+    """A thread that preserves and then makes a framework call on the file (unpreserve,
+    or the reboot-time .freeze/.unfreeze): the framework makes it only for a file its
+    session holds, so the session's record of the file is modelled."""
+    return "preserve" in ops and any(x in ops for x in ("unpreserve", "freeze", "unfreeze"))
+
+
 def _unpreserves(ctx: _Ctx) -> bool:
     j = ctx.thread.removeprefix("preserver")
-    return "unpreserve" in ctx.values.get(f"preserver.{j}.ops", ())
+    return _uses_session(ctx.values.get(f"preserver.{j}.ops", ()))
+
+
+def _gate(b: OpBuilder, ctx: _Ctx, then: str) -> str | None:
+    """For a framework call on a preserved file: return at once unless the session holds
+    the file (its preserve succeeded). None when the thread has no session."""
+    if not _unpreserves(ctx):
+        return None
+    held = b.local("held", doc="the session holds this file")
+    b.add("session", "kernel/liveupdate (LUO)", "if (!file preserved in this session) return;",
+          **access.load(session_var(ctx.thread), held, "plain"),
+          next=branch(eq(held, 0), DONE, then))
+    return "session"
 
 
 def _fault_of(ctx: _Ctx) -> str:
@@ -807,29 +836,33 @@ def op_unpreserve(ctx: _Ctx, n: int) -> Operation:
     """The session is closed before reboot: the framework unpreserves a file it
     preserved (and only then: a failed preserve left nothing to undo)."""
     b = OpBuilder("unpreserve", f"inode {n}")
-    session = session_var(ctx.thread)
-    preserved = b.local("preserved", doc="the session holds this file")
-    b.add("session", "kernel/liveupdate (LUO)", "if (!file preserved in this session) return;",
-          **access.load(session, preserved, "plain"),
-          next=branch(eq(preserved, 0), DONE, "discard"))
+    gate = _gate(b, ctx, "discard")
+    session = [session_var(ctx.thread)] if gate else []
     b.add("discard", LUO, "unpreserve: drop the preserved folio list",
-          writes=[preserved_var(n, ctx.thread), session],
-          update={Ghost(preserved_var(n, ctx.thread)): 0, Shared(session): 0},
+          writes=[preserved_var(n, ctx.thread), *session],
+          update={Ghost(preserved_var(n, ctx.thread)): 0, **{Shared(x): 0 for x in session}},
           next="unfreeze.mutex_lock" if ctx.mutant == "fix-mutex" else "unfreeze.read_flags")
     emit_unfreeze(b, ctx, n, "unfreeze.", DONE)
-    return b.build("session")
+    return b.build(gate or "discard")
 
 
 def op_freeze(ctx: _Ctx, n: int) -> Operation:
     b = OpBuilder("freeze", f"inode {n}")
     entry = emit_freeze(b, ctx, n, "", DONE)
-    return b.build(entry)
+    return b.build(_gate(b, ctx, entry) or entry)
 
 
 def op_unfreeze(ctx: _Ctx, n: int) -> Operation:
+    """The framework's .unfreeze (a later file of the session failed at reboot): the
+    update is called off for this file, so its preserved record promises nothing."""
     b = OpBuilder("unfreeze", f"inode {n}")
+    gate = _gate(b, ctx, "abandon")
+    b.add("abandon", "kernel/liveupdate (LUO)", "the live update is called off for this file",
+          writes=[preserved_var(n, ctx.thread)],
+          update={Ghost(preserved_var(n, ctx.thread)): 0}, next="read_flags"
+          if ctx.mutant != "fix-mutex" else "mutex_lock")
     emit_unfreeze(b, ctx, n, "", DONE)
-    return b.build()
+    return b.build(gate or "abandon")
 
 
 def _symbolic_ranges(values: Mapping[str, Any], j: int) -> dict[str, tuple[int, int]]:
@@ -951,7 +984,7 @@ class GuestMemfd(Family):
                            for n in range(inodes)})
         windows: dict[int, tuple[str, ...]] = {}
         for j, who in preservers(values):
-            if "unpreserve" in values[f"preserver.{j}.ops"]:
+            if _uses_session(values[f"preserver.{j}.ops"]):
                 shared[session_var(who)] = VarDecl(0, "bool", f"{who}'s live-update session "
                                                    "holds its file (preserved)")
             if values["measure_waits"]:

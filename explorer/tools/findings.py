@@ -215,6 +215,7 @@ def question_b(r: Runner) -> tuple[list[str], bool, bool]:
         ("two preserves of one inode, both succeed", Ask("shared-inode")),
         ("the second preserve fails (any error path)", Ask("shared-inode-fault")),
         ("the second session is closed (unpreserve)", Ask("shared-inode-unpreserve")),
+        ("one session rolls back at reboot (.unfreeze)", Ask("luo-rollback")),
     ]
     table, cells = r.matrix(rows)
     fault = cells["the second preserve fails (any error path)"][0]
@@ -222,18 +223,20 @@ def question_b(r: Runner) -> tuple[list[str], bool, bool]:
     each = [(f, r.check(Ask("shared-inode-fault", settings={"preserver.1.fault": f})))
             for f in ("checks", "array-enomem", "kho-enomem", "hwpoison")]
     fix_rows = [(f"{name}: {what}, {sc}", Ask(sc, name)) for name, what in FIX_ROWS
-                for sc in ("shared-inode-fault", "shared-inode-unpreserve")]
+                for sc in ("shared-inode-fault", "shared-inode-unpreserve", "luo-rollback")]
     fix_table, fix_cells = r.matrix(fix_rows)
     regress = [(name, r.check(Ask(sc, name))) for name, _ in FIX_ROWS
                for sc in ("default", "repeat", "refreeze")]
     broken = (_all(cells["two preserves of one inode, both succeed"], HOLDS)
               and _all(cells["the second preserve fails (any error path)"], VIOLATED)
               and _all(cells["the second session is closed (unpreserve)"], VIOLATED)
+              and _all(cells["one session rolls back at reboot (.unfreeze)"], VIOLATED)
               and all(c.verdict == VIOLATED for _, c in each))
     if broken:
         verdict = (
             "**Verdict.** Yes. Two preserves that both succeed are safe, but when the second "
-            "one fails on any of its error paths, or its session is closed, its unfreeze "
+            "one fails on any of its error paths, or its session is closed, or the "
+            "framework rolls one session's reboot-time freeze back, that unfreeze "
             "clears FROZEN under the first preserver, and a fault allocates a folio while "
             "the first preserver relies on the freeze: every fault path breaks it ("
             + ", ".join(f"`{f}`: {c.short()}" for f, c in each) + ").")
@@ -249,7 +252,8 @@ def question_b(r: Runner) -> tuple[list[str], bool, bool]:
         "## (b) Can one preserver's unfreeze clear FROZEN while another still relies on it?",
         "",
         "One inode can back several guest_memfd files, each preserved in its own "
-        "live-update session; every error path of preserve (6/9) and unpreserve end in "
+        "live-update session; every error path of preserve (6/9), unpreserve, and the "
+        "framework's .unfreeze of earlier files when a later one fails at reboot end in "
         "kvm_gmem_freeze(inode, false), which clears the one FROZEN bit. The property's "
         "window now belongs to each freezer: it opens when that preserver's freeze() "
         "returns and closes only when its *own* unfreeze begins.", "",
@@ -274,7 +278,9 @@ def question_b(r: Runner) -> tuple[list[str], bool, bool]:
             "around kvm_gmem_freeze()'s read-modify-write does not help: the race is not in "
             "the read-modify-write but in one preserver clearing a flag another relies on. "
             "The count keeps both sessions working; -EBUSY makes the second session fail "
-            "instead.")
+            "instead, and as modelled it also answers the owner's own reboot-time .freeze "
+            "(its bit is already set), which the framework must then not take for a "
+            "failure.")
     else:
         verdict = _otherwise("the candidate fixes did not all get the verdicts the "
                              "findings text was written for")
@@ -305,7 +311,7 @@ def _bound_catalog(k: int) -> Catalog:
                    base.proof_modules)
 
 
-def worst_wait(readers: int) -> tuple[int, Outcome | None, int]:
+def worst_wait(readers: int, mm: str = "sc") -> tuple[int, Outcome | None, int]:
     """The most read-side sections of inode 1 a freeze of inode 0 waits out, with R
     readers on inode 1: the least K whose bound holds exhaustively, the violation of
     K-1 as the witness, and the executions that proved it."""
@@ -314,7 +320,7 @@ def worst_wait(readers: int) -> tuple[int, Outcome | None, int]:
                 **{f"get_folio.{j}.inode": "1" for j in range(readers)}}
     witness = None
     for k in range(readers + 1):
-        setup, program = api.prepare("guest_memfd", "default", settings,
+        setup, program = api.prepare("guest_memfd", "default", settings, memory_model=mm,
                                      catalog=_bound_catalog(k), properties=["waits-at-most"])
         res = run("optimal", program, Budget(timeout=TIMEOUT))
         if res.verdict == HOLDS:
@@ -325,16 +331,22 @@ def worst_wait(readers: int) -> tuple[int, Outcome | None, int]:
 
 
 def question_c(r: Runner) -> tuple[list[str], bool]:
-    lines = ["| readers of inode 1 | most sections a freeze of inode 0 waits out | "
-             "executions (the bound's proof) |", "|---:|---:|---:|"]
+    lines = ["| readers of inode 1 | " + " | ".join(
+        f"{m.upper()}: most sections waited out (executions of the proof)"
+        for m in MEMORY_MODELS) + " |", "|---:|" + "---:|" * len(MEMORY_MODELS)]
     witness = None
     every = True
     for readers in (1, 2, 3):
-        k, w, execs = worst_wait(readers)
-        lines.append(f"| {readers} | {k} | {execs:,} |")
-        print(f"  readers={readers}: worst case {k} ({execs} executions)", file=sys.stderr)
-        witness = w or witness
-        every = every and k == readers
+        row = []
+        for mm in MEMORY_MODELS:
+            k, w, execs = worst_wait(readers, mm)
+            row.append(f"{k} ({execs:,})")
+            print(f"  readers={readers} {mm}: worst case {k} ({execs} executions)",
+                  file=sys.stderr)
+            if mm == "sc":
+                witness = w or witness
+            every = every and k == readers
+        lines.append(f"| {readers} | " + " | ".join(row) + " |")
     out = [
         "## (c) How long can a freeze of one inode wait for readers of others?", "",
         "kvm_gmem_freeze_srcu is one global SRCU domain, so a freeze's synchronize_srcu() "
@@ -346,9 +358,9 @@ def question_c(r: Runner) -> tuple[list[str], bool]:
         "", *lines, "",
         ("**Verdict.** Every concurrent reader of every other inode: the wait grows with "
          "the host's guest_memfd fault and fallocate traffic, not with the frozen inode's "
-         "(measured with the abstract SRCU contract; srcutree.c's algorithm is not "
-         "measured here). A per-inode domain, or a per-inode reader count, would bound it "
-         "by the inode's own readers." if every else
+         "(the same under SC, TSO and PSO, measured with the abstract SRCU contract; "
+         "srcutree.c's algorithm is not measured here). A per-inode domain, or a "
+         "per-inode reader count, would bound it by the inode's own readers." if every else
          _otherwise("a freeze did not wait for every reader of the other inode")), "",
     ]
     if witness is not None:
@@ -363,10 +375,10 @@ LEFT_OUT = [
     "paths (the size and flags checks, the folio array and kho_alloc_preserve() "
     "allocations, a hwpoisoned folio in the second walk, the count mismatch) and "
     "unpreserve are reconstructed from the series' description and marked \"6/9\".",
-    "- The live-update framework is a thread per session running preserve (and "
-    "unpreserve) in order; its reboot-time .freeze and the .unfreeze of earlier files "
-    "when a later one fails are the same kvm_gmem_freeze() calls, not modelled "
-    "separately.",
+    "- The live-update framework is a thread per session running its calls in order: "
+    "preserve at ioctl time, then (scenario luo-rollback) the reboot-time .freeze and "
+    "the .unfreeze of a file when a later file of the session fails, both as "
+    "kvm_gmem_freeze() calls; the failing later file itself is not modelled.",
     "- filemap_invalidate_lock is modelled for fallocate (allocate shared, punch hole "
     "exclusive) with fully ordered acquire and release; kvm_gmem_populate() and the "
     "fault path's own use of it are not.",
@@ -393,7 +405,8 @@ def summary(a_ok: bool, b_found: bool, b_fixed: bool, c_all: bool) -> list[str]:
     lines += ([
         "2. FROZEN is a boolean shared by every file of the inode. If an inode is",
         "   preserved through two files and the second preserve fails (any error",
-        "   path) or its session is closed, its kvm_gmem_freeze(inode, false) clears",
+        "   path), its session is closed, or the framework rolls one session's",
+        "   reboot-time freeze back, that kvm_gmem_freeze(inode, false) clears",
         "   FROZEN under the first preserver: a fault can then allocate a folio that",
         "   the first preserve did not record, and guest memory is lost across the",
         "   update.",
