@@ -12,17 +12,21 @@ What is abstracted, and why it does not matter for the freeze promise:
 - ``__filemap_get_folio_mpol(FGP_CREAT)`` and each folio removal by
   ``truncate_inode_pages_range()`` are single atomic page-cache updates
   (the xarray lock makes them so);
-- ``filemap_invalidate_lock`` is not modelled: it orders fallocate against
-  faults, not against freeze, so it can only remove interleavings.
+- ``filemap_invalidate_lock`` is modelled only with ``--set invalidate_lock=1``
+  (and in the invalidate-lock-* variants): it orders fallocate against faults,
+  not against freeze (reports/findings.md, question a).
 
 Ghost variables (instrumentation read only by properties):
-- ``frozen_window.iN``: 1 from the return of freeze() until an unfreeze begins;
+- ``frozen_window.iN.<freezer>``: 1 from the return of that freezer's freeze()
+  until its own unfreeze begins (one per preserver, so that another
+  preserver's unfreeze cannot close it unseen);
 - ``breach.iN.pK``: the number of the first thread that changed index K of
   the page cache while the window was open (0: none). It is written by the
   same atomic step that changes the slot, so its value depends only on the
   order of conflicting steps, and it is per page so that writers of
   different pages stay independent;
-- ``preserved.iN`` / ``recorded.iN.pK``: what the preserve walk recorded.
+- ``preserved.iN.<preserver>`` / ``recorded.iN.pK.<preserver>``: what each
+  preserve walk recorded (cleared by its unpreserve or .unfreeze).
 """
 
 from __future__ import annotations
