@@ -900,7 +900,7 @@ class GuestMemfd(Family):
                   low=0, high=(1 << 63) - 1),
             Param("measure_waits", "0", "1: count, in the ghost waited_unrelated.<freezer>, "
                   "the read-side sections of other inodes a freeze's synchronize_srcu() waits "
-                  "out (--srcu abstract)", low=0, high=1),
+                  "out (either --srcu)", low=0, high=1),
             Param("invalidate_lock", "0", "1: model filemap_invalidate_lock, the rwsem "
                   "kvm_gmem_allocate() takes shared and kvm_gmem_punch_hole() exclusive",
                   low=0, high=1),
@@ -1004,6 +1004,7 @@ class GuestMemfd(Family):
                 ghosts[recorded_var(n, k, who)] = VarDecl(0, "dec", f"folio {who}'s walk "
                                                           "recorded")
         shared.update(domain.shared())
+        ghosts.update(domain.ghosts())
         threads = []
         for tid, (name, kind, j) in enumerate(plan):
             ctx = _Ctx(values, mutant, domain, name, tid + 1, windows)
@@ -1046,5 +1047,6 @@ def _domain(
     return ImplSrcu(
         "srcu", readers, removed_by(mutant),
         mutex=values["preservers"] > 1,  # concurrent synchronize_srcu() callers
+        measured=bool(values["measure_waits"]),
         migrate={readers[0]: readers[1]} if values["migrate"] else None,
     )

@@ -45,6 +45,10 @@ class SrcuDomain(ABC):
     def shared(self) -> dict[str, VarDecl]:
         """The domain's shared variables."""
 
+    def ghosts(self) -> dict[str, VarDecl]:
+        """The domain's ghost variables (instrumentation), if it keeps any."""
+        return {}
+
     @abstractmethod
     def read_lock(self, b: OpBuilder, reader: str, label: str, next: Next, line: str,
                   code: str, update: Mapping[Var, ExprLike] | None = None,

@@ -37,7 +37,7 @@ from typing import Any
 
 from explorer.lang.access import fence, inc, load, store
 from explorer.lang.builder import OpBuilder, merge
-from explorer.lang.expr import Expr, ExprLike, Local, Shared, Var, eq
+from explorer.lang.expr import Expr, ExprLike, Ghost, Local, Shared, Var, eq, lift
 from explorer.lang.family import BadInput, Mutant
 from explorer.lang.model import Next, VarDecl, branch
 
@@ -105,6 +105,7 @@ class ImplSrcu(SrcuDomain):
         removed: Collection[str] = (),
         mutex: bool = False,
         migrate: Mapping[str, str] | None = None,
+        measured: bool = False,
     ):
         unknown = set(removed) - set(CHANGES)
         if unknown:
@@ -114,6 +115,9 @@ class ImplSrcu(SrcuDomain):
         self.removed = frozenset(removed)
         self.mutex = mutex
         self.migrate = dict(migrate or {})
+        # synchronize(count=...) needs to know which readers are inside: a ghost
+        # per reader, kept only when asked for (it is instrumentation, not srcutree.c).
+        self.measured = measured
         for r, cpu in self.migrate.items():
             if r not in self.readers or cpu not in self.cpus:
                 raise ValueError(f"cannot migrate {r}'s unlock to CPU {cpu!r}")
@@ -143,6 +147,20 @@ class ImplSrcu(SrcuDomain):
         if self.mutex:
             out[self.mutex_var] = VarDecl(fmt="bool", doc="ssp->srcu_gp_mutex is held")
         return out
+
+    def inside_var(self, reader: str) -> str:
+        return f"{self.name}.inside.{reader}"
+
+    def ghosts(self) -> dict[str, VarDecl]:
+        if not self.measured:
+            return {}
+        return {self.inside_var(r): VarDecl(0, "bool", f"{r} has counted its srcu_read_lock() "
+                                            "and not yet its srcu_read_unlock()")
+                for r in self.readers}
+
+    def _inside(self, reader: str, value: int) -> dict[Var, ExprLike] | None:
+        """The measured ghost's write, in the step that counts the lock or unlock."""
+        return {Ghost(self.inside_var(reader)): value} if self.measured else None
 
     # -- read side ------------------------------------------------------------------
 
@@ -175,7 +193,8 @@ class ImplSrcu(SrcuDomain):
         for i in (0, 1):
             b.add(
                 f"{label}.inc{i}", at(639), f"this_cpu_inc(ssp->sda->srcu_lock_count[{i}]);",
-                **_inc(self.lock_var(i, reader), None if keep_b else update),
+                **_inc(self.lock_var(i, reader), None if keep_b else update,
+                       self._inside(reader, 1)),
                 next=mb if keep_b else next,
             )
         if keep_b:
@@ -211,7 +230,7 @@ class ImplSrcu(SrcuDomain):
             b.add(
                 f"{label}.inc{i}", at(653),
                 f"this_cpu_inc(ssp->sda->srcu_unlock_count[{i}]);{where}",
-                **_inc(self.unlock_var(i, cpu), update),
+                **_inc(self.unlock_var(i, cpu), update, self._inside(reader, 0)),
                 next=next,
                 tags=(f"srcu.unlock:{self.name}",),
                 cpu=cpu if moved else "",
@@ -233,15 +252,26 @@ class ImplSrcu(SrcuDomain):
         count: tuple[str, Sequence[str]] | None = None,
     ) -> str:
         """Emits one grace period under ``prefix`` and returns its entry label.
-        (``count``, the abstract SRCU's measurement of the readers waited for, has no
-        single step to be taken at here: it is refused.)
+        With ``count`` = (ghost, readers), the first step writes into the ghost how
+        many of those readers are inside a read-side section (``measured`` only).
 
         ``on_return`` happens in the final step (the smp_mb() after the wait).
         """
         p = prefix
+        counted: dict[str, Any] = {"reads": [], "writes": [], "update": None}
         if count is not None:
-            raise BadInput("measure_waits: the readers a grace period waits for are "
-                           "counted with --srcu abstract only")
+            # The grace period's first step counts the sections it must wait out: those
+            # of ``which`` whose lock is counted and unlock not yet (SRCU's contract;
+            # srcutree.c may wait for more, a section begun on the old index before
+            # the flip, but each reader here has one section at a time).
+            if not self.measured:
+                raise BadInput("synchronize(count=...): build ImplSrcu(measured=True)")
+            ghost, which = count
+            total: ExprLike = 0
+            for r in which:
+                total = lift(total) + Ghost(self.inside_var(r))
+            counted = {"reads": [self.inside_var(r) for r in which], "writes": [ghost],
+                       "update": {Ghost(ghost): total}}
         call = f"  /* {code} ({line}) */"
         ret = f"{p}return"
         flip = f"{p}srcu_flip.smp_mb_E"
@@ -266,7 +296,8 @@ class ImplSrcu(SrcuDomain):
             b.add(
                 label["mutex_lock"], at(1498),
                 "mutex_lock(&ssp->srcu_gp_mutex);" + texts["mutex_lock"],
-                reads=[m], writes=[m], guard=eq(Shared(m), 0), update={Shared(m): 1},
+                reads=[m, *counted["reads"]], writes=[m, *counted["writes"]],
+                guard=eq(Shared(m), 0), update=merge({Shared(m): 1}, counted["update"]),
                 # An acquire: LKMM orders no earlier store before it (x86's
                 # locked cmpxchg does: "relaxed" is a locked RMW under TSO).
                 order="relaxed", next=label[follow["mutex_lock"]],
@@ -280,9 +311,11 @@ class ImplSrcu(SrcuDomain):
                 "smp_mb(); /* Order prior store to ->srcu_gp_seq_needed vs. GP start. */"
                 + texts[name],
                 **fence("mb"), next=label["scan1.idx"], tags=tags[name],
+                **({} if self.mutex else counted),
             )
         self._scan(b, label["scan1.idx"], p + "scan1.", p, 1530, 1533, texts["scan1.idx"],
-                   after if single else flip, tags["scan1.idx"])
+                   after if single else flip, tags["scan1.idx"],
+                   counted if steps[0] == "scan1.idx" else None)
         if not single:
             b.add(flip, at(994), "smp_mb(); /* E */  /* Pairs with B and C. */",
                   **fence("mb"), next=f"{p}srcu_flip.write")
@@ -313,14 +346,17 @@ class ImplSrcu(SrcuDomain):
 
     def _scan(
         self, b: OpBuilder, entry: str, p: str, sync: str, idx_line: int, retry_line: int,
-        call: str, done: str, tags: tuple[str, ...],
+        call: str, done: str, tags: tuple[str, ...], counted: dict[str, Any] | None = None,
     ) -> None:
-        """``idx = 1 ^ (ssp->srcu_idx & 1)``, then try_check_zero(ssp, idx) for that index."""
+        """``idx = 1 ^ (ssp->srcu_idx & 1)``, then try_check_zero(ssp, idx) for that index
+        (``counted``: the grace period's measurement, when this is its first step)."""
         which = b.local(p + "index", doc="the index this scan waits to drain")
         entries = [self._check_index(b, f"{p}i{i}.", sync, i, retry_line, done) for i in (0, 1)]
+        extra = counted or {"reads": [], "writes": [], "update": None}
         b.add(
             entry, at(idx_line), "idx = 1 ^ (ssp->srcu_idx & 1);" + call,
-            reads=[self.idx_var], update={which: (Shared(self.idx_var) & 1) ^ 1},
+            reads=[self.idx_var, *extra["reads"]], writes=list(extra["writes"]),
+            update=merge({which: (Shared(self.idx_var) & 1) ^ 1}, extra["update"]),
             next=branch(eq(which, 0), entries[0], entries[1]), tags=tags,
         )
 
@@ -383,10 +419,14 @@ class ImplSrcu(SrcuDomain):
         return chain[0][0]
 
 
-def _inc(x: str, update: Mapping[Var, ExprLike] | None) -> dict[str, Any]:
-    """this_cpu_inc(x) (a plain RMW: atomic against its own CPU only), plus ``update``."""
+def _inc(x: str, update: Mapping[Var, ExprLike] | None,
+         ghost: Mapping[Var, ExprLike] | None = None) -> dict[str, Any]:
+    """this_cpu_inc(x) (a plain RMW: atomic against its own CPU only), plus ``update``
+    (and a ghost's write)."""
     fields = inc(x, order="plain")
-    fields["update"] = merge(fields["update"], update)
+    fields["update"] = merge(fields["update"], update, ghost)
+    if ghost:
+        fields["writes"] = [*fields["writes"], *(g.name for g in ghost)]
     return fields
 
 

@@ -54,8 +54,10 @@ def test_one_preserve_alone_survives_every_fault():
     assert o.result.verdict == HOLDS
 
 
-@pytest.mark.parametrize("readers", [1, 2])
-def test_a_freeze_waits_for_every_reader_of_other_inodes(readers):
-    k, witness, executions = worst_wait(readers)
+@pytest.mark.parametrize("readers,mm,srcu", [(1, "sc", "abstract"), (2, "sc", "abstract"),
+                                             (2, "tso", "impl")])
+def test_a_freeze_waits_for_every_reader_of_other_inodes(readers, mm, srcu):
+    k, witness, executions = worst_wait(readers, mm, srcu)
     assert k == readers and executions > 0
     assert witness is not None and witness.result.verdict == VIOLATED
+
