@@ -1,0 +1,14 @@
+"""Memory models over execution graphs (design-notes, the memory room).
+
+An execution graph of a compiled model (explorer.memory.graph) is its events
+(one per step a thread ran, or the step it is blocked at), reads-from and
+coherence. Whether a graph is an execution of a machine is a question put to
+the memory model: here, operationally (explorer.memory.machine: is there an
+order of its issue and store-visibility points that the machine allows?),
+which is the census's yardstick; the execution-graph strategy asks the same
+question of axioms over the graph (to come, with LKMM's).
+"""
+
+from __future__ import annotations
+
+GRAPH_MEMORY_MODELS = ("sc", "tso", "pso")
