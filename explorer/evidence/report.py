@@ -7,7 +7,8 @@ JSON keys (schema 1, stable; new keys may be added, none renamed):
   file or module; null for a built-in one), scenario, parameters, mutant,
   strategy, memory_model, srcu, executions, schedules, states, events,
   sleep_blocked, deadlocked, redundant, cut_off (runs ended at a retry step
-  another run covers), seconds, events_per_second,
+  another run covers), dropped (graph strategy: graphs grown that are not
+  executions), seconds, events_per_second,
   states_per_second,
   trace (list of steps, or null), schedule (list of [thread, choice], or null),
   schedule_file (the schedule file written or replayed, or null),
@@ -59,6 +60,11 @@ def headline(o: Outcome) -> str:
             f"{_num(st.executions)} executions ({_num(st.sleep_blocked)} blocked by sleep sets, "
             f"{_num(st.redundant)} redundant), {_num(st.events)} events in {st.seconds:.2f} s "
             f"({_num(int(st.events_per_second))} events/s)"
+        )
+    elif r.strategy == "graph":
+        work = (
+            f"{_num(st.executions)} executions ({_num(st.dropped)} graphs dropped as not "
+            f"executions), {_num(st.events)} events in {st.seconds:.2f} s"
         )
     else:
         work = (
@@ -488,6 +494,7 @@ def to_json(o: Outcome, schedule_file: str | None = None) -> dict[str, Any]:
         "deadlocked": st.deadlocked,
         "redundant": st.redundant,
         "cut_off": st.cut_off,
+        "dropped": st.dropped,
         "seconds": round(st.seconds, 6),
         "events_per_second": round(st.events_per_second, 1),
         "states_per_second": round(st.states_per_second, 1),

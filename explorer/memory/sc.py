@@ -9,8 +9,8 @@ store co-between its source and it closes a cycle through fr).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Protocol
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Protocol, TypeVar
 
 Node = tuple[int, int]  # (thread, index of the step in the thread)
 INIT: Node = (-1, -1)
@@ -19,6 +19,11 @@ INIT: Node = (-1, -1)
 class StepLike(Protocol):
     rl: tuple[int, ...]
     src: list[Node]
+
+
+class LabelledStep(StepLike, Protocol):
+    wl: tuple[int, ...]
+    stamp: list[int]  # one per present label: its reads, then its stores
 
 
 def edges(threads: Sequence[Sequence[StepLike]], co: Sequence[list[Node]]
@@ -71,7 +76,13 @@ def order(threads: Sequence[Sequence[StepLike]], co: Sequence[list[Node]]
 
 
 def consistent(threads: Sequence[Sequence[StepLike]], co: Sequence[list[Node]]) -> bool:
-    succ = edges(threads, co)
+    return acyclic(edges(threads, co))
+
+
+K = TypeVar("K")
+
+
+def acyclic(succ: Mapping[K, list[K]]) -> bool:
     indeg = dict.fromkeys(succ, 0)
     for outs in succ.values():
         for b in outs:
@@ -104,3 +115,50 @@ def ancestors(threads: Sequence[Sequence[StepLike]], co: Sequence[list[Node]],
             seen.add(n)
             todo.extend(pred[n])
     return seen
+
+
+Label = tuple[int, int, int]  # (thread, step, index of the access in the step)
+
+
+def label_consistent(threads: Sequence[Sequence[LabelledStep]], co: Sequence[list[Node]]
+                     ) -> bool:
+    """Sequential consistency over the steps' accesses taken one by one (a step's
+    loads then its stores, in program order): the predicate the graph strategy
+    grows graphs under. It is the model TruSt is proved for, plain loads and
+    stores under SC, where a load reading the last store, or a store placed
+    last, is always consistent (a step that read an old value of one location
+    may not be able to read the newest of another atomically, so the steps'
+    atomicity, over one location or several, is checked on whole graphs by
+    `consistent`)."""
+    succ: dict[Label, list[Label]] = {}
+    for t, steps in enumerate(threads):
+        prev: Label | None = None
+        for i, st in enumerate(steps):
+            for j in range(len(st.stamp)):
+                n = (t, i, j)
+                succ[n] = []
+                if prev is not None:
+                    succ[prev].append(n)
+                prev = n
+    pos: list[dict[Node, int]] = [{w: k for k, w in enumerate(c)} for c in co]
+
+    def store(w: Node, x: int) -> Label:
+        st = threads[w[0]][w[1]]
+        return (w[0], w[1], len(st.rl) + st.wl.index(x))
+
+    for x, chain in enumerate(co):
+        for a, b in zip(chain, chain[1:], strict=False):
+            succ[store(a, x)].append(store(b, x))
+    for t, steps in enumerate(threads):
+        for i, st in enumerate(steps):
+            for j, (x, w) in enumerate(zip(st.rl, st.src, strict=False)):
+                me = (t, i, j)
+                chain = co[x]
+                if w == INIT:
+                    k = 0
+                else:
+                    succ[store(w, x)].append(me)
+                    k = pos[x][w] + 1
+                if k < len(chain) and chain[k] != (t, i):
+                    succ[me].append(store(chain[k], x))
+    return acyclic(succ)

@@ -40,6 +40,7 @@ class Stats:
     deadlocked: int = 0  # executions that ended with threads blocked on a guard
     redundant: int = 0  # DPOR runs that repeated an execution of an earlier choice oracle
     cut_off: int = 0  # runs that ended waiting at a retry another run covers (Program.cut_off)
+    dropped: int = 0  # graph strategy: graphs grown that are not executions (search/graph.py)
 
     @property
     def events_per_second(self) -> float:

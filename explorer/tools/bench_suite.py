@@ -64,9 +64,6 @@ SUITE = Suite(
     cases=CASES,
     x_label="get_folio threads",
     anchors=ANCHORS,
-    headline_case="gf3-fa1-p2",
-    genmc_seconds=0.30,
-    spin_mb=2200,
     memory_settings={"get_folio": "4", "fallocate": "2", "pages": "2", "present": ""},
 )
 
