@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: check test test-long gate tools lint bench clean
+.PHONY: check test test-long gate tools lint bench bench-peers graph-verdicts clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -13,9 +13,12 @@ $(BIN)/python:
 # Reinstall when the project's metadata changes. `make check` installs the explorer
 # and what it runs on (networkx, z3-solver, tqdm, junitparser); `make test` adds the
 # test and lint tools (pytest, hypothesis, jsonschema, pyyaml, pydot, ruff, mypy).
+# compileall: the editable install leaves the sources uncompiled, and with
+# PYTHONDONTWRITEBYTECODE every start would compile them again (3x the start-up).
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e .
+	$(BIN)/python -m compileall -q explorer models specs
 	touch $(STAMP)
 
 $(TEST_STAMP): $(STAMP)
@@ -53,6 +56,15 @@ bench: $(TEST_STAMP)
 	$(BIN)/python -m pip install -q -e '.[test,bench]'
 	$(BIN)/explorer bench
 
+# The explorer side by side with GenMC 0.11 and SPIN 6.5.2 on matched scenarios, one run,
+# interleaved repetitions (tens of minutes): reports/peers.{json,md}. The peers live in
+# ../shared/peers; its setup.sh (root) installs what they need when they cannot run.
+PEERS ?= ../shared/peers
+bench-peers: $(STAMP)
+	@if ! command -v spin >/dev/null || ! command -v clang-14 >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then bash $(PEERS)/setup.sh; else sudo bash $(PEERS)/setup.sh; fi; fi
+	$(BIN)/python -m explorer.tools.peers --peers $(PEERS) --out reports
+
 # Random programs of every shape class (tests/langgen.py), every strategy against the
 # brute-force census and the references: reports/soak.{json,md}. SOAK_PROGRAMS per
 # class (10,000: hours on 2 cores; SOAK_PROGRAMS=300 takes minutes).
@@ -73,6 +85,12 @@ findings: $(STAMP)
 verdicts: $(STAMP)
 	$(BIN)/python -m explorer.tools.verdicts
 	$(BIN)/python -m explorer.tools.ci_suite
+
+# The verdict matrix's SC cells again with --strategy graph, beside optimal's verdicts
+# (minutes): reports/graph-verdicts.{json,md}. GRAPH_MM=tso adds TSO (slow: lowering).
+GRAPH_MM ?= sc
+graph-verdicts: $(STAMP)
+	$(BIN)/python -m explorer.tools.graph_verdicts --jobs 2 $(foreach m,$(GRAPH_MM),--memory-model $(m))
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .

@@ -31,8 +31,8 @@ if TYPE_CHECKING:  # z3 loads only for prove
 
 def cross_strategy(strategy: str) -> str:
     """The strategy that cross-checks ``strategy``: stateful shares nothing with the
-    DPOR explorers, random or naive; optimal checks stateful."""
-    return "optimal" if strategy == "stateful" else "stateful"
+    DPOR explorers, random or naive; optimal checks stateful and graph."""
+    return "optimal" if strategy in ("stateful", "graph") else "stateful"
 
 
 def prepare(

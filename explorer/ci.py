@@ -141,27 +141,6 @@ def _line(res: CheckResult) -> str:
     return f"{mark} {res.spec.id}: {res.summary()} [{res.seconds:.1f} s]"
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    from .args import positive_int
-
-    p = sub.add_parser("ci", help="run suites (TOML) and gate on their expected verdicts")
-    p.add_argument("suites", nargs="*", metavar="SUITE",
-                   help="suite files (default: specs/ci.toml)")
-    p.add_argument("--jobs", type=positive_int, default=1, metavar="N",
-                   help="worker processes (default: 1)")
-    p.add_argument("--junit", metavar="FILE", help="write a JUnit XML report")
-    p.add_argument("--sarif", metavar="FILE", help="write a SARIF 2.1.0 log of the findings")
-    p.add_argument("--json", dest="json_out", metavar="FILE", help="write a JSON report")
-    p.add_argument("--markdown", metavar="FILE",
-                   help="write a markdown summary (fits $GITHUB_STEP_SUMMARY; appended to "
-                   "when FILE is that file)")
-    p.add_argument("--artifacts", metavar="DIR",
-                   help="write each finding's schedule file and HTML graph into DIR")
-    p.add_argument("--force", action="store_true", help="overwrite existing output files")
-    p.add_argument("--quiet", action="store_true", help="print only failing checks and "
-                   "the summary")
-
-
 def cmd_ci(args: argparse.Namespace) -> int:
     paths = args.suites or ["specs/ci.toml"]
     suites = [load(p) for p in paths]

@@ -7,8 +7,6 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from tqdm import tqdm
-
 if TYPE_CHECKING:
     from .checkpoint import Checkpointer
 
@@ -47,6 +45,8 @@ class Meter:
         show = sys.stderr.isatty() if progress is None else progress
         self.bar: Any = None
         if show:
+            from tqdm import tqdm  # here: its import is a third of the explorer's start-up
+
             self.bar = tqdm(
                 desc=label or "exploring", unit=" events", file=sys.stderr,
                 leave=False, dynamic_ncols=True, mininterval=0.5, initial=self._last_events,

@@ -1,7 +1,8 @@
-"""The graph strategy: one exploration per execution graph (TruSt, POPL 2022). Not
-offered yet (issue 13): it agrees with the census on random programs, but is far
-slower than optimal DPOR while steps over several locations (ghosts among them)
-are grown access by access and most such graphs are then dropped.
+"""The graph strategy (`--strategy graph`): one exploration per execution graph
+(TruSt, POPL 2022). It agrees with the census on random programs
+(tests/test_graph_strategy.py), but is far slower than optimal DPOR while steps
+over several locations (ghosts among them) are grown access by access and most
+such graphs are then dropped, so it is not the default (issue 13).
 
 Kokologiannakis, Marmanis, Gladstein and Vafeiadis, "Truly stateless,
 optimal dynamic partial order reduction": a graph grows one access at a
@@ -28,12 +29,21 @@ graph of the weaker one, so completeness and optimality carry over; the
 price is the graphs dropped, many when steps touch several locations.
 
 A step begun is finished before another is begun (any fixed choice of the
-next access keeps TruSt's guarantees). Ghost variables are locations like
-the shared ones, and so is Program.visible, the pseudo-location every step
-that changes what an invariant reads also writes: its coherence order is
-then the order of the states the invariant can see, and the invariant is
-checked along it. Sticky invariants and final properties are checked on
-each graph's final memory.
+next access keeps TruSt's guarantees).
+
+Properties. When every invariant is sticky and no ghost steers a shared
+store, a guard, a branch or a local (`ghosts_off`), ghosts are no labels:
+a graph is made of the shared accesses only, and for each complete graph
+the ghosts' final values are computed over every order of its
+ghost-writing steps that its po|rf|co|fr allows (`ghost_finals`; any such
+order extends to an interleaving of the whole graph, so these are exactly
+the values its interleavings end with). Sticky invariants and final
+properties are checked on each of those final states, and a counterexample
+is an interleaving that keeps the ghost steps in the order that broke it.
+Otherwise ghosts are locations like the shared ones, and so is
+Program.visible, the pseudo-location every step that changes what a plain
+invariant reads also writes: its coherence order is then the order of the
+states the invariant can see, and the invariant is checked along it.
 
 A step whose guard is false on what it read ends its thread's events there
 (blocked). A graph in which no step can be added ends the exploration: if a
@@ -51,8 +61,10 @@ import sys
 from dataclasses import dataclass
 
 from ..compile.program import Program, State, Transition
+from ..lang.expr import Ghost
 from ..lang.model import ModelError
-from ..memory.sc import INIT, Node, ancestors, consistent, label_consistent, order
+from ..memory.graph import ghost_free
+from ..memory.sc import INIT, Node, ancestors, consistent, edges, label_consistent
 from .budget import Budget, Meter, OutOfBudget
 from .common import CUT_OFF, DEADLOCKED, FINISHED, Found, conclude, end_of_run
 from .dpor import Outcomes
@@ -73,6 +85,7 @@ class Step:
     before: tuple[int, ...]  # the thread's state before the step
     born: int  # its place in the order of addition (before its labels')
     wv: dict[int, int] | None = None  # stores' values, once every read is there
+    pre: tuple[int, ...] | None = None  # the state it runs from, its reads in place
     after: tuple[int, ...] | None = None
     blocked: bool = False
     retry: bool = False
@@ -87,7 +100,8 @@ class Step:
 
     def copy(self) -> Step:
         return Step(self.pc, self.choice, self.rl, self.wl, list(self.src), list(self.stamp),
-                    self.before, self.born, self.wv, self.after, self.blocked, self.retry)
+                    self.before, self.born, self.wv, self.pre, self.after, self.blocked,
+                    self.retry)
 
 
 @dataclass(slots=True)
@@ -97,8 +111,17 @@ class Graph:
     clock: int = 0
 
     def copy(self) -> Graph:
+        """The threads' lists and coherence copied, the steps shared: a step is
+        copied before it changes (`own`)."""
+        return Graph([list(t) for t in self.th], [list(c) for c in self.co], self.clock)
+
+    def deep(self) -> Graph:
         return Graph([[s.copy() for s in t] for t in self.th], [list(c) for c in self.co],
                      self.clock)
+
+    def own(self, t: int, i: int) -> Step:
+        st = self.th[t][i] = self.th[t][i].copy()
+        return st
 
 
 class GraphSearch:
@@ -114,6 +137,13 @@ class GraphSearch:
         self.chain = [i for i, p in enumerate(program.invariants) if not p.sticky]
         self.classes: list[tuple] = []  # collect mode: each graph's Mazurkiewicz class
         self.max_events: int | None = None
+        self.ghost_slots = [program.slot[Ghost(name)] for name in program.model.ghosts]
+        self.ghosts_off = ghosts_off(program)
+        self.skip = set(self.ghost_slots) if self.ghosts_off else set()
+        self.writes_ghost = {
+            (code_t, pc): any(w in program.model.ghosts for w in cs.step.writes)
+            for code_t, code in enumerate(program.threads) for pc, cs in enumerate(code.steps)
+        }
 
     # -- growing a graph --------------------------------------------------------
 
@@ -149,8 +179,8 @@ class GraphSearch:
                     f"thread {code.name} took more than {self.budget.max_steps} steps in one "
                     "execution: a step that never finishes (raise --max-steps if intended)")
             cs = code.steps[pc]
-            rl = tuple(x for x in cs.rlocs)
-            wl = tuple(x for x in cs.wlocs)
+            rl = tuple(x for x in cs.rlocs if x not in self.skip)
+            wl = tuple(x for x in cs.wlocs if x not in self.skip)
             retry = cs.retry_guard is not None
             for v in (cs.choices if cs.choices is not None and not retry else (None,)):
                 g2 = g.copy()
@@ -180,6 +210,7 @@ class GraphSearch:
         if cs.guard is not None and not cs.guard(s):
             st.blocked = True
             return
+        st.pre = tuple(s)
         if st.choice is None:
             cs.apply(s)
         else:
@@ -206,13 +237,15 @@ class GraphSearch:
         me = (t, i)
         if j < len(st.rl):
             x = st.rl[j]
+            last = g.co[x][-1] if g.co[x] else INIT
             for w in [INIT, *g.co[x]]:
                 g2 = g.copy()
-                s2 = g2.th[t][i]
+                s2 = g2.own(t, i)
                 s2.src.append(w)
                 s2.stamp.append(g2.clock)
                 g2.clock += 1
-                if label_consistent(g2.th, g2.co):
+                # Reading the last store adds no edge out of the load: no new cycle.
+                if w == last or label_consistent(g2.th, g2.co):
                     if s2.k == len(s2.rl):
                         self.settle(g2, t)
                     self.visit(g2)
@@ -233,12 +266,14 @@ class GraphSearch:
         """`me`'s store to x at each place in coherence, even when its step also read
         x (the step's atomicity is checked on the whole graph, see the docstring)."""
         out = []
-        for at in range(len(g.co[x]) + 1):
+        end = len(g.co[x])
+        for at in range(end + 1):
             g2 = g.copy()
             g2.co[x].insert(at, me)
-            g2.th[me[0]][me[1]].stamp.append(g2.clock)
+            g2.own(*me).stamp.append(g2.clock)
             g2.clock += 1
-            if label_consistent(g2.th, g2.co):
+            # Stored last, and read by nothing yet: no edge out of the store, no cycle.
+            if at == end and not self.read_by(g2, me, x) or label_consistent(g2.th, g2.co):
                 out.append(g2)
         return out
 
@@ -247,7 +282,7 @@ class GraphSearch:
         rs = g.th[r[0]][r[1]].stamp[jr]
         if not self.maximal(g, prefix, rs):
             return
-        g2 = g.copy()
+        g2 = g.deep()
         for u, steps in enumerate(g2.th):  # what was added after the load, outside the prefix
             keep: list[Step] = []
             for k, st in enumerate(steps):
@@ -259,7 +294,7 @@ class GraphSearch:
                     del st.src[min(n, len(st.rl)):]
                     del st.stamp[n:]
                     if n <= len(st.rl):
-                        st.wv, st.after, st.blocked = None, None, False
+                        st.wv, st.pre, st.after, st.blocked = None, None, None, False
                 keep.append(st)
                 if n < st.labels and not whole:
                     break
@@ -273,11 +308,17 @@ class GraphSearch:
                         return
         rstep = g2.th[r[0]][r[1]]
         rstep.src[jr] = me
-        rstep.wv, rstep.after, rstep.blocked = None, None, False
+        rstep.wv, rstep.pre, rstep.after, rstep.blocked = None, None, None, False
         if rstep.k == len(rstep.rl):
             self.settle(g2, r[0])
         for g3 in self.placements(g2, me, x):
             self.visit(g3)
+
+    @staticmethod
+    def read_by(g: Graph, w: Node, x: int) -> bool:
+        """Whether some load of x reads w's store (a revisit sets one before placing)."""
+        return any(y == x and src == w for steps in g.th for st in steps
+                   for y, src in zip(st.rl, st.src, strict=False))
 
     @staticmethod
     def has_store(g: Graph, w: Node, y: int) -> bool:
@@ -355,32 +396,108 @@ class GraphSearch:
                 cs = p.threads[t].steps[last.pc]
                 if cs.choices is not None and last.choice != cs.choices[0]:
                     duplicate = True
-        bad = [q for q in p.invariants if q.sticky and q in p.failing_invariants(s)]
-        if bad:
-            self.found(g, Failure(bad[0].name, bad[0].description), None)
+        ends = self.ghost_finals(g) if self.ghosts_off else {(): []}
+        states = []
+        for gv, chain in ends.items():
+            sg = list(s)
+            for x, v in zip(self.ghost_slots if gv else (), gv, strict=True):
+                sg[x] = v
+            states.append((sg, chain))
+            bad = [q for q in p.invariants if q.sticky and q in p.failing_invariants(sg)]
+            if bad:
+                self.found(g, Failure(bad[0].name, bad[0].description), None, chain)
         if waiting or duplicate:
             stats.dropped += waiting
             return
         if self.budget.max_executions is not None and stats.executions >= \
                 self.budget.max_executions:
             raise OutOfBudget(f"max executions {self.budget.max_executions} reached")
-        how, failure = end_of_run(p, s)
+        how = end_of_run(p, s)[0]
         stats.executions += 1
         stats.schedules += 1
         stats.cut_off += how == CUT_OFF
         stats.deadlocked += how == DEADLOCKED
         if self.collect:
-            self.outcomes.add(how, failure, s)
-            self.classes.append(self.trace(g))
+            for sg, _ in states:
+                self.outcomes.add(*end_of_run(p, sg), sg)
+            self.classes.append(self.key(g) if self.ghosts_off else self.trace(g))
             return
-        if failure is not None:
-            self.found(g, failure, None)
+        for sg, chain in states:
+            failure = end_of_run(p, sg)[1]
+            if failure is not None:
+                self.found(g, failure, None, chain)
+
+    def ghost_finals(self, g: Graph) -> dict[tuple[int, ...], list[Node]]:
+        """Every value the ghosts can end with, over the orders of the graph's
+        ghost-writing steps that its po|rf|co|fr allows, each with one such order.
+        (Any order of those steps that respects the graph extends to an
+        interleaving of all its steps, so these are exactly the interleavings'.)"""
+        done = [[st for st in steps if not st.blocked] for steps in g.th]
+        gev = [(t, i) for t, steps in enumerate(done) for i, st in enumerate(steps)
+               if self.writes_ghost[(t, st.pc)]]
+        g0 = tuple(self.s0[x] for x in self.ghost_slots)
+        if not gev:
+            return {g0: []}
+        succ = edges(done, g.co)
+        idx = {n: k for k, n in enumerate(gev)}
+        need = [0] * len(gev)  # per ghost-writing step: those that go before it
+        for k, n in enumerate(gev):
+            seen, todo = {n}, [n]
+            while todo:
+                for v in succ[todo.pop()]:
+                    if v not in seen:
+                        seen.add(v)
+                        todo.append(v)
+                        if v in idx:
+                            need[idx[v]] |= 1 << k
+        full = (1 << len(gev)) - 1
+        out: dict[tuple[int, ...], list[Node]] = {}
+        visited: set[tuple[int, tuple[int, ...]]] = set()
+        stack: list[tuple[int, tuple[int, ...], tuple[Node, ...]]] = [(0, g0, ())]
+        while stack:
+            mask, gv, path = stack.pop()
+            if (mask, gv) in visited:
+                continue
+            visited.add((mask, gv))
+            if mask == full:
+                out.setdefault(gv, list(path))
+                continue
+            for k, n in enumerate(gev):
+                if not mask >> k & 1 and not need[k] & ~mask:
+                    stack.append((mask | 1 << k, self.ghost_step(g, n, gv), path + (n,)))
+        return out
+
+    def ghost_step(self, g: Graph, n: Node, gv: tuple[int, ...]) -> tuple[int, ...]:
+        """The ghosts after step n runs on ghosts gv (and the local steps after it)."""
+        st = g.th[n[0]][n[1]]
+        assert st.pre is not None
+        s = list(st.pre)
+        for x, v in zip(self.ghost_slots, gv, strict=True):
+            s[x] = v
+        cs = self.p.threads[n[0]].steps[st.pc]
+        if st.choice is None:
+            cs.apply(s)
+        else:
+            cs.apply(s, st.choice)
+        self.p._settle(s, n[0])
+        return tuple(s[x] for x in self.ghost_slots)
+
+    def key(self, g: Graph) -> tuple:
+        """The graph as explorer.search.graph_census keys its graphs, less what a blocked
+        step read (the last stores, in both): per thread (pc, reads, choice, blocked),
+        and coherence per shared location."""
+        th = tuple(
+            tuple((st.pc, () if st.blocked else tuple(sorted(
+                (x, w, self.value(g, x, w)) for x, w in zip(st.rl, st.src, strict=True))),
+                None if st.blocked else st.choice, st.blocked) for st in steps)
+            for steps in g.th)
+        return th, tuple(tuple(c) for c in g.co[:len(self.p.model.shared)])
 
     def trace(self, g: Graph) -> tuple:
         """The canonical interleaving of the graph's executed steps (oracle.canonical),
         by which a test compares the graphs explored with the interleaving census."""
         done = [[st for st in steps if not st.blocked] for steps in g.th]
-        lin = order(done, g.co)
+        lin = linearise(done, g.co, [])
         assert lin is not None
         return canonical([(t, done[t][i].choice, self.p.threads[t].steps[done[t][i].pc].rmask,
                            self.p.threads[t].steps[done[t][i].pc].wmask) for t, i in lin])
@@ -401,17 +518,20 @@ class GraphSearch:
                 if not q.sticky:
                     self.found(g, Failure(q.name, q.description), w)
 
-    def found(self, g: Graph, failure: Failure, at: Node | None) -> None:
+    def found(self, g: Graph, failure: Failure, at: Node | None,
+              chain: list[Node] | None = None) -> None:
         if self.collect:
             self.outcomes.violations.add(failure.name)
             return
-        raise Found(failure, self.schedule(g, failure, at))
+        raise Found(failure, self.schedule(g, failure, at, chain or []))
 
-    def schedule(self, g: Graph, failure: Failure, at: Node | None) -> list[Transition]:
-        """An interleaving of the graph (up to `at`) that replays to the violation."""
+    def schedule(self, g: Graph, failure: Failure, at: Node | None,
+                 chain: list[Node]) -> list[Transition]:
+        """An interleaving of the graph (up to `at`) that replays to the violation,
+        its ghost-writing steps in the order `chain` (see ghost_finals)."""
         done = [[st for st in steps if not st.blocked] for steps in g.th]
         co = [list(c) for c in g.co]
-        lin = order(done, co)
+        lin = linearise(done, co, chain)
         if lin is None:
             raise ModelError("internal error: a graph the strategy kept has no interleaving")
         if at is not None:
@@ -432,6 +552,44 @@ class GraphSearch:
             raise ModelError(f"internal error: a graph's interleaving does not violate "
                              f"{failure.name}")
         return sched
+
+
+def linearise(done: list[list[Step]], co: list[list[Node]], chain: list[Node]
+              ) -> list[Node] | None:
+    """An interleaving of the steps consistent with the graph and with `chain`
+    (lowest thread first among the steps that may go next), or None."""
+    succ = edges(done, co)
+    for a, b in zip(chain, chain[1:], strict=False):
+        succ[a].append(b)
+    indeg = dict.fromkeys(succ, 0)
+    for outs in succ.values():
+        for b in outs:
+            indeg[b] += 1
+    ready = sorted(n for n, d in indeg.items() if d == 0)
+    out: list[Node] = []
+    while ready:
+        n = ready.pop(0)
+        out.append(n)
+        for b in succ[n]:
+            indeg[b] -= 1
+            if indeg[b] == 0:
+                ready.append(b)
+                ready.sort()
+    return out if len(out) == len(succ) else None
+
+
+def ghosts_off(program: Program) -> bool:
+    """Whether the ghosts stay out of the graphs: every invariant is sticky (checked
+    on final states) and no ghost steers anything but ghosts (ghost_free). Then
+    ghosts are computed per graph (GraphSearch.ghost_finals) and a step's ghost
+    accesses are no labels; else ghosts are locations like the shared ones."""
+    if not program.model.ghosts or any(not q.sticky for q in program.invariants):
+        return False
+    try:
+        ghost_free(program)
+    except ModelError:
+        return False
+    return True
 
 
 @dataclass(slots=True)

@@ -94,7 +94,10 @@ def _plan(model: str) -> list[tuple[str, dict[str, str], str]]:
     return PLAN[model]
 
 
-def check_cell(model: str, mutant: str | None, srcu: str, mm: str, timeout: float) -> Cell:
+def check_cell(model: str, mutant: str | None, srcu: str, mm: str, timeout: float,
+               strategy: str = "optimal", evidence: bool = True) -> Cell:
+    """One cell; with evidence=False a violation is not minimised nor explained
+    (the graph agreement run wants the verdict only)."""
     cell = Cell(model, mutant or "(none)", srcu, mm)
     start = time.perf_counter()
     plan = _plan(model)
@@ -105,8 +108,9 @@ def check_cell(model: str, mutant: str | None, srcu: str, mm: str, timeout: floa
         return cell
     for scenario, settings, label in plan:
         try:
-            out = api.check(model, scenario, settings, mutant, budget=Budget(timeout=timeout),
-                            srcu=srcu, memory_model=mm, minimize=False)
+            out = api.check(model, scenario, settings, mutant, strategy=strategy,
+                            budget=Budget(timeout=timeout), srcu=srcu, memory_model=mm,
+                            minimize=False)
         except (BadInput, ModelError) as err:
             cell.verdict, cell.reason = "error", str(err)
             break
@@ -117,6 +121,8 @@ def check_cell(model: str, mutant: str | None, srcu: str, mm: str, timeout: floa
             assert res.failure is not None and out.program is not None
             cell.verdict, cell.property = "violated", res.failure.name
             cell.executions = res.stats.executions
+            if not evidence:
+                break
             # The evidence is read from the shortest counterexample (one search for it,
             # instead of check's own minimisation as well).
             short = fewest_switches(out.program, res.failure.name, steps_first=True)
