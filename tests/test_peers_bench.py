@@ -97,3 +97,23 @@ def test_graph_verdicts_compare_cells_by_verdict():
                    [got("a", "holds"), got("b", "violated", "other-property"),
                     got("c", "violated"), got("d", "incomplete")])
     assert [r["status"] for r in rows] == ["agree", "agree", "DISAGREE", "incomplete"]
+
+
+def test_report_renders_again_from_its_json(tmp_path):
+    import json
+    from dataclasses import asdict
+
+    from explorer.tools.peers import main
+
+    runs = [_run("genmc", 0, 1.0, 438, 1816), _run("optimal", 0, 2.0, 500, 100)]
+    startup = [{"interpreter_s": 0.03, "imports_s": 0.2, "compile_s": 0.05, "whole_s": 0.3}]
+    src = tmp_path / "peers.json"
+    src.write_text(json.dumps({"meta": {"machine": "m", "date": "d", "genmc": "G", "spin": "S"},
+                               "reps": 1, "timeout": 60, "startup": startup,
+                               "runs": [asdict(r) for r in runs]}))
+    assert main(["--render", str(src), "--out", str(tmp_path)]) == 0
+    md = (tmp_path / "peers.md").read_text()
+    assert "under 0.15 s: not met (0.300 s)" in md
+    assert "| 438 (+1,816) |" in md
+    (tmp_path / "bad.json").write_text("{}")
+    assert main(["--render", str(tmp_path / "bad.json"), "--out", str(tmp_path)]) == 2
