@@ -343,7 +343,6 @@ def _add_ci(sub: argparse._SubParsersAction) -> None:
                    "the summary")
 
 
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
