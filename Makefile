@@ -87,7 +87,7 @@ verdicts: $(STAMP)
 	$(BIN)/python -m explorer.tools.ci_suite
 
 # The verdict matrix's SC cells again with --strategy graph, beside optimal's verdicts
-# (minutes): reports/graph-verdicts.{json,md}. GRAPH_MM=tso adds TSO (slow: lowering).
+# (minutes): reports/graph-verdicts.{json,md}. GRAPH_MM="sc tso" adds TSO.
 GRAPH_MM ?= sc
 graph-verdicts: $(STAMP)
 	$(BIN)/python -m explorer.tools.graph_verdicts --jobs 2 $(foreach m,$(GRAPH_MM),--memory-model $(m))

@@ -160,7 +160,7 @@ class _Lowering:
             raise ModelError(f"variable {sorted(clash)[0]!r} is reserved for a store buffer")
         out = Model(
             self.model.name, shared, self.model.ghosts, tuple(threads),
-            self.model.properties, self.model.description,
+            self.model.properties, self.model.description, (self.model, self.mm),
         )
         validate(out)
         return out

@@ -176,6 +176,10 @@ class Model:
     threads: tuple[Thread, ...]
     properties: tuple[Property, ...] = ()
     description: str = ""
+    # The model and memory model this one is the store-buffer form of
+    # (explorer/compile/lowering.py): the graph strategy checks the original
+    # under a consistency predicate instead.
+    lowered: tuple[Model, str] | None = field(default=None, compare=False, repr=False)
 
     def with_properties(self, props: tuple[Property, ...]) -> Model:
         return Model(self.name, self.shared, self.ghosts, self.threads, props, self.description)

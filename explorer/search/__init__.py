@@ -56,7 +56,7 @@ STRATEGIES: dict[str, tuple[str, Strategy]] = {
         lambda p, b, pr: _dfs(p, b, pr, cache=False),
     ),
     "graph": (
-        "execution graphs (TruSt), each once: slower than optimal today (search/graph.py)",
+        "execution graphs (TruSt), each once, TSO/PSO as predicates: slower than optimal today",
         _graph,
     ),
     "random": (

@@ -1,8 +1,9 @@
 """The graph strategy (`--strategy graph`): one exploration per execution graph
-(TruSt, POPL 2022). It agrees with the census on random programs
-(tests/test_graph_strategy.py), but is far slower than optimal DPOR while steps
-over several locations (ghosts among them) are grown access by access and most
-such graphs are then dropped, so it is not the default (issue 13).
+(TruSt, POPL 2022), under SC, and under TSO and PSO as consistency predicates
+(explorer/memory/weak.py). It agrees with the censuses on random programs
+(tests/test_graph_strategy.py), but is slower than optimal DPOR in this
+interpreter (it checks consistency on whole graphs), so it is not the default
+(issue 13).
 
 Kokologiannakis, Marmanis, Gladstein and Vafeiadis, "Truly stateless,
 optimal dynamic partial order reduction": a graph grows one access at a
@@ -29,7 +30,10 @@ graph of the weaker one, so completeness and optimality carry over; the
 price is the graphs dropped, many when steps touch several locations.
 
 A step begun is finished before another is begun (any fixed choice of the
-next access keeps TruSt's guarantees).
+next access keeps TruSt's guarantees). A step that reads and stores one
+location at once (SC, or acting on memory directly under TSO and PSO) has its
+store placed right after its source in coherence, as TruSt places an RMW's
+write: any other place breaks the step's atomicity.
 
 Properties. When every invariant is sticky and no ghost steers a shared
 store, a guard, a branch or a local (`ghosts_off`), ghosts are no labels:
@@ -50,9 +54,17 @@ A step whose guard is false on what it read ends its thread's events there
 blocked step read a store that is not the last one to its location, a
 thread waiting there would see the last one and move (another graph covers
 that), so the graph is not an execution (dropped). Otherwise it finished,
-was cut off at a retry (Program.cut_off), or deadlocked. A weak memory
-model reaches this strategy as the store-buffer program of
-explorer/compile/lowering.py.
+was cut off at a retry (Program.cut_off), or deadlocked.
+
+Weak memory. Given the store-buffer program of explorer/compile/lowering.py,
+the strategy checks the model it was lowered from under memory.weak's TSO or
+PSO predicate instead (`weak_form`): the same graphs grow, each store has a
+visibility point besides its step's issue, and a counterexample is turned
+back into a schedule of the store-buffer program (issues and flushes in an
+order of the graph), which replays as any other. Where the predicate does not
+describe the machine (a CPU shared by threads, a migrated step, a plain
+invariant: memory.weak.unsupported), the store-buffer program is explored
+as it is, its flushes threads like the others.
 """
 
 from __future__ import annotations
@@ -60,11 +72,13 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 
-from ..compile.program import Program, State, Transition
+from ..compile.program import LOCAL_CHAIN_LIMIT, Program, State, Transition
 from ..lang.expr import Ghost
 from ..lang.model import ModelError
+from ..memory import weak
 from ..memory.graph import ghost_free
 from ..memory.sc import INIT, Node, ancestors, consistent, edges, label_consistent
+from ..memory.weak import Order
 from .budget import Budget, Meter, OutOfBudget
 from .common import CUT_OFF, DEADLOCKED, FINISHED, Found, conclude, end_of_run
 from .dpor import Outcomes
@@ -89,6 +103,8 @@ class Step:
     after: tuple[int, ...] | None = None
     blocked: bool = False
     retry: bool = False
+    order: Order = Order()  # under weak memory: how its accesses are ordered
+    tail: tuple[int, ...] = ()  # the local steps run after it (fences among them)
 
     @property
     def k(self) -> int:
@@ -101,7 +117,7 @@ class Step:
     def copy(self) -> Step:
         return Step(self.pc, self.choice, self.rl, self.wl, list(self.src), list(self.stamp),
                     self.before, self.born, self.wv, self.pre, self.after, self.blocked,
-                    self.retry)
+                    self.retry, self.order, self.tail)
 
 
 @dataclass(slots=True)
@@ -126,8 +142,13 @@ class Graph:
 
 class GraphSearch:
     def __init__(self, program: Program, meter: Meter, stats: Stats, budget: Budget,
-                 collect: bool = False):
+                 collect: bool = False, mm: str = "sc", lowered: Program | None = None):
+        """`mm` other than sc: `program` is checked under memory.weak's predicate,
+        and counterexamples are schedules of `lowered`, its store-buffer form."""
         self.p = program
+        self.mm = mm
+        self.lowered = lowered
+        self.orders = weak.orders(program, mm) if mm != "sc" else {}
         self.meter, self.stats, self.budget = meter, stats, budget
         self.s0 = tuple(program.initial_state())
         self.nslots = program.visible + 1
@@ -140,6 +161,7 @@ class GraphSearch:
         self.ghost_slots = [program.slot[Ghost(name)] for name in program.model.ghosts]
         self.ghosts_off = ghosts_off(program)
         self.skip = set(self.ghost_slots) if self.ghosts_off else set()
+        self.direct = {*self.ghost_slots, program.visible}  # never buffered
         self.writes_ghost = {
             (code_t, pc): any(w in program.model.ghosts for w in cs.step.writes)
             for code_t, code in enumerate(program.threads) for pc, cs in enumerate(code.steps)
@@ -182,9 +204,11 @@ class GraphSearch:
             rl = tuple(x for x in cs.rlocs if x not in self.skip)
             wl = tuple(x for x in cs.wlocs if x not in self.skip)
             retry = cs.retry_guard is not None
+            order = self.order_of(t, pc, steps[-1] if steps else None)
             for v in (cs.choices if cs.choices is not None and not retry else (None,)):
                 g2 = g.copy()
-                st = Step(pc, v, () if retry else rl, wl, [], [], state, g2.clock, retry=retry)
+                st = Step(pc, v, () if retry else rl, wl, [], [], state, g2.clock, retry=retry,
+                          order=order)
                 g2.clock += 1
                 g2.th[t].append(st)
                 if retry or not rl:
@@ -215,10 +239,57 @@ class GraphSearch:
             cs.apply(s)
         else:
             cs.apply(s, st.choice)
-        self.p._settle(s, t)
+        if self.orders:
+            st.tail = self.fuse(s, t)
+        else:
+            self.p._settle(s, t)
         vis = self.p.visible  # a pseudo-location: its stores carry no value
         st.wv = {x: 0 if x == vis else s[x] for x in st.wl}
         st.after = tuple(s)
+
+    def order_of(self, t: int, pc: int, prev: Step | None) -> Order:
+        """The step's Order, with the fences run after the thread's previous step."""
+        if not self.orders:
+            return Order()
+        out = self.orders[(t, pc)]
+        for f in reversed(prev.tail if prev is not None else ()):
+            out = self.orders[(t, f)].then(out)
+        return out
+
+    def fuse(self, s: list[int], t: int) -> tuple[int, ...]:
+        """Program._settle, saying which local steps it ran."""
+        code = self.p.threads[t]
+        ran: list[int] = []
+        pc = s[code.pc_slot]
+        while pc >= 0:
+            cs = code.steps[pc]
+            if not cs.local or (cs.guard is not None and not cs.guard(s)):
+                break
+            cs.apply(s)
+            ran.append(pc)
+            if len(ran) > LOCAL_CHAIN_LIMIT:
+                raise ModelError(f"thread {code.name}: step {cs.step.label!r} loops without "
+                                 "touching shared memory")
+            pc = s[code.pc_slot]
+        return tuple(ran)
+
+    def grows(self, g: Graph) -> bool:
+        """The graph is consistent in the model it is grown under (accesses one by one)."""
+        if not self.orders:
+            return label_consistent(g.th, g.co)
+        return weak.consistent(g.th, g.co, self.mm, self.direct, atomic=False)
+
+    def atomic(self, g: Graph) -> bool:
+        """The graph is consistent with every step atomic."""
+        if not self.orders:
+            return consistent(g.th, g.co)
+        return weak.consistent(g.th, g.co, self.mm, self.direct, atomic=True)
+
+    def order_graph(self, done: list[list[Step]], co: list[list[Node]]) -> dict:
+        """Successors of each step (and, under weak memory, of each store's flush)."""
+        if not self.orders:
+            return edges(done, co)
+        return weak.points(done, co, self.mm, self.direct, atomic=True)
 
     def value(self, g: Graph, x: int, w: Node) -> int:
         if w == INIT:
@@ -245,7 +316,7 @@ class GraphSearch:
                 s2.stamp.append(g2.clock)
                 g2.clock += 1
                 # Reading the last store adds no edge out of the load: no new cycle.
-                if w == last or label_consistent(g2.th, g2.co):
+                if w == last or self.grows(g2):
                     if s2.k == len(s2.rl):
                         self.settle(g2, t)
                     self.visit(g2)
@@ -263,17 +334,26 @@ class GraphSearch:
                         self.revisit(g, me, x, prefix, (u, r_i), jr)
 
     def placements(self, g: Graph, me: Node, x: int) -> list[Graph]:
-        """`me`'s store to x at each place in coherence, even when its step also read
-        x (the step's atomicity is checked on the whole graph, see the docstring)."""
+        """`me`'s store to x at each place in coherence; right after its source when
+        its step read x and acts on memory at once (an atomic read-modify-write of
+        one location, as TruSt places RMWs; a store buffered under TSO or PSO is
+        atomic against its own CPU only). Atomicity over several locations is
+        checked on the whole graph (see the docstring)."""
         out = []
         end = len(g.co[x])
-        for at in range(end + 1):
+        places = range(end + 1)
+        st = g.th[me[0]][me[1]]
+        if self.rmw(st, x):
+            w = st.src[st.rl.index(x)]
+            at = 0 if w == INIT else g.co[x].index(w) + 1
+            places = range(at, at + 1)
+        for at in places:
             g2 = g.copy()
             g2.co[x].insert(at, me)
             g2.own(*me).stamp.append(g2.clock)
             g2.clock += 1
             # Stored last, and read by nothing yet: no edge out of the store, no cycle.
-            if at == end and not self.read_by(g2, me, x) or label_consistent(g2.th, g2.co):
+            if at == end and not self.read_by(g2, me, x) or self.grows(g2):
                 out.append(g2)
         return out
 
@@ -313,6 +393,20 @@ class GraphSearch:
             self.settle(g2, r[0])
         for g3 in self.placements(g2, me, x):
             self.visit(g3)
+
+    def rmw(self, st: Step, x: int) -> bool:
+        """Whether the step reads and stores x at once (its store placed right
+        after its source: an atomic read-modify-write of x)."""
+        return x in st.wl and x in st.rl and (
+            not self.orders or st.order.direct or x in self.direct)
+
+    def rmw_sources(self, g: Graph, me: Node, x: int) -> set[Node]:
+        """The stores to x another atomic read-modify-write of x read: one that read
+        a store is right after it in coherence, so no other can be (TruSt's RMWs)."""
+        return {st.src[st.rl.index(x)] for t, steps in enumerate(g.th)
+                for i, st in enumerate(steps)
+                if (t, i) != me and not st.blocked and self.rmw(st, x)
+                and len(st.src) > st.rl.index(x)}
 
     @staticmethod
     def read_by(g: Graph, w: Node, x: int) -> bool:
@@ -370,7 +464,7 @@ class GraphSearch:
 
     def terminal(self, g: Graph) -> None:
         p, stats = self.p, self.stats
-        if not consistent(g.th, g.co):  # a step is not atomic
+        if not self.atomic(g):  # a step is not atomic
             stats.dropped += 1
             return
         mem = list(self.s0)
@@ -420,7 +514,8 @@ class GraphSearch:
         if self.collect:
             for sg, _ in states:
                 self.outcomes.add(*end_of_run(p, sg), sg)
-            self.classes.append(self.key(g) if self.ghosts_off else self.trace(g))
+            self.classes.append(self.key(g) if self.ghosts_off or self.orders else
+                                self.trace(g))
             return
         for sg, chain in states:
             failure = end_of_run(p, sg)[1]
@@ -438,7 +533,7 @@ class GraphSearch:
         g0 = tuple(self.s0[x] for x in self.ghost_slots)
         if not gev:
             return {g0: []}
-        succ = edges(done, g.co)
+        succ = self.order_graph(done, g.co)
         idx = {n: k for k, n in enumerate(gev)}
         need = [0] * len(gev)  # per ghost-writing step: those that go before it
         for k, n in enumerate(gev):
@@ -529,6 +624,8 @@ class GraphSearch:
                  chain: list[Node]) -> list[Transition]:
         """An interleaving of the graph (up to `at`) that replays to the violation,
         its ghost-writing steps in the order `chain` (see ghost_finals)."""
+        if self.orders:
+            return self.weak_schedule(g, failure, chain)
         done = [[st for st in steps if not st.blocked] for steps in g.th]
         co = [list(c) for c in g.co]
         lin = linearise(done, co, chain)
@@ -543,14 +640,68 @@ class GraphSearch:
             if (t, v) not in self.p.transitions(s):
                 raise ModelError("internal error: a graph's interleaving does not replay")
             self.p.execute(s, t, v)
-        fails = {q.name for q in self.p.failing_invariants(s)}
-        if at is not None or failure.name in fails:
+        self.confirm(self.p, s, failure, at is not None)
+        return sched
+
+    @staticmethod
+    def confirm(p: Program, s: State, failure: Failure, early: bool) -> None:
+        fails = {q.name for q in p.failing_invariants(s)}
+        if early or failure.name in fails:
             ok = failure.name in fails
         else:
-            ok = not self.p.transitions(s) and end_of_run(self.p, s)[1] is not None
+            ok = not p.transitions(s) and end_of_run(p, s)[1] is not None
         if not ok:
             raise ModelError(f"internal error: a graph's interleaving does not violate "
                              f"{failure.name}")
+
+    def weak_schedule(self, g: Graph, failure: Failure, chain: list[Node]) -> list[Transition]:
+        """A schedule of the store-buffer program (explorer/compile/lowering.py) that
+        replays the graph: each step where its issue comes in an order of the
+        graph's points, each flush by its buffer's flusher thread (flushes as early
+        as the graph allows), the fences the store-buffer program runs as steps of
+        their own just before the step after them."""
+        lp = self.lowered
+        assert lp is not None
+        done = [[st for st in steps if not st.blocked] for steps in g.th]
+        succ = weak.points(done, g.co, self.mm, self.direct, atomic=True)
+        for a, b in zip(chain, chain[1:], strict=False):
+            succ[a].append(b)
+        names = list(self.p.model.shared)
+        flusher = {t.name: k for k, t in enumerate(lp.model.threads)}
+        homes = [t.home for t in self.p.model.threads]
+        s: State = lp.initial_state()
+        sched: list[Transition] = []
+
+        def run(t: int, v: int | None) -> None:
+            if (t, v) not in lp.transitions(s):
+                raise ModelError("internal error: a graph's schedule does not replay on the "
+                                 "store-buffer program")
+            lp.execute(s, t, v)
+            sched.append((t, v))
+
+        def fences(t: int, until: int | None) -> None:
+            code = lp.threads[t]
+            while s[code.pc_slot] >= 0 and s[code.pc_slot] != until:
+                if not self.p.threads[t].steps[s[code.pc_slot]].step.fence:
+                    raise ModelError("internal error: the store-buffer program's steps are not "
+                                     "the model's")
+                run(t, None)
+
+        for n in topological(succ):
+            if n[0] == "v":
+                _, t, _i, x = n
+                run(flusher[f"flush.{homes[t]}.{names[x]}"], None)
+            elif n[0] != "e":
+                t, i = n
+                st = done[t][i]
+                fences(t, st.pc)
+                run(t, st.choice)
+        for t, steps in enumerate(g.th):
+            if steps and steps[-1].blocked:
+                fences(t, steps[-1].pc)
+            else:
+                fences(t, None)
+        self.confirm(lp, s, failure, False)
         return sched
 
 
@@ -576,6 +727,31 @@ def linearise(done: list[list[Step]], co: list[list[Node]], chain: list[Node]
                 ready.append(b)
                 ready.sort()
     return out if len(out) == len(succ) else None
+
+
+def topological(succ: dict) -> list:
+    """The points in an order consistent with `succ`: a flush as soon as it may go,
+    else the lowest thread's next issue."""
+    def rank(n: tuple) -> tuple:
+        return (0, n[1], n[2]) if n[0] == "v" else (1, n[1], n[2]) if n[0] == "e" else \
+            (2, n[0], n[1])
+    indeg = dict.fromkeys(succ, 0)
+    for outs in succ.values():
+        for b in outs:
+            indeg[b] += 1
+    ready = sorted((n for n, d in indeg.items() if d == 0), key=rank)
+    out = []
+    while ready:
+        n = ready.pop(0)
+        out.append(n)
+        for b in succ[n]:
+            indeg[b] -= 1
+            if indeg[b] == 0:
+                ready.append(b)
+        ready.sort(key=rank)
+    if len(out) != len(succ):
+        raise ModelError("internal error: a graph the strategy kept has no order")
+    return out
 
 
 def ghosts_off(program: Program) -> bool:
@@ -637,26 +813,47 @@ def porf(g: Graph, t: int, i: int, j: int) -> Prefix:
     return pre
 
 
+def weak_form(program: Program) -> tuple[Program, str] | None:
+    """For the store-buffer form of a model (explorer/compile/lowering.py): the
+    model itself and its memory model, when memory.weak's predicate describes its
+    machine (weak.unsupported); else None, and the store-buffer program is
+    explored as it is."""
+    if program.model.lowered is None:
+        return None
+    model, mm = program.model.lowered
+    base = Program(model)
+    return None if weak.unsupported(base) else (base, mm)
+
+
 def explore_graph(program: Program, budget: Budget, progress: bool | None = None) -> Result:
     def body(meter: Meter, stats: Stats) -> None:
         s0 = program.initial_state()
         bad = program.failing_invariant(s0)
         if bad is not None:
             raise Found(Failure(bad.name, bad.description, "in the initial state"), [])
-        GraphSearch(program, meter, stats, budget).run()
+        weak_p = weak_form(program)
+        if weak_p is None:
+            GraphSearch(program, meter, stats, budget).run()
+        else:
+            GraphSearch(weak_p[0], meter, stats, budget, mm=weak_p[1], lowered=program).run()
 
     return conclude("graph", program, budget, progress, body)
 
 
 def collect_graph(program: Program, budget: Budget | None = None,
-                  max_events: int | None = None) -> tuple[Outcomes, Stats, list[tuple]]:
+                  max_events: int | None = None, mm: str = "sc"
+                  ) -> tuple[Outcomes, Stats, list[tuple]]:
     """Every outcome the graph strategy reaches (no early stop), with its stats and
-    the Mazurkiewicz class of each graph it counted; OutOfBudget past `max_events`
+    the Mazurkiewicz class of each graph it counted (its key, as the graph census
+    writes it, when ghosts are off the graphs or `mm` is weak: the program is then
+    the model itself, checked under memory.weak); OutOfBudget past `max_events`
     accesses added (a bound on the work that does not depend on the machine)."""
     b = budget or Budget()
     meter = Meter(b, False, "graph")
     stats = Stats()
-    search = GraphSearch(program, meter, stats, b, collect=True)
+    if mm != "sc" and weak.unsupported(program):
+        raise ModelError(f"not under a predicate: {weak.unsupported(program)}")
+    search = GraphSearch(program, meter, stats, b, collect=True, mm=mm)
     search.max_events = max_events
     search.outcomes.violations.update(q.name for q in program.failing_invariants(
         program.initial_state()))
