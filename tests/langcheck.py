@@ -92,9 +92,11 @@ from explorer.lang.model import (
     Thread,
     validate,
 )
-from explorer.search.budget import Budget
+from explorer.memory.weak import unsupported as weak_unsupported
+from explorer.search.budget import Budget, OutOfBudget
 from explorer.search.dfs import explore
 from explorer.search.dpor import Outcomes, explore_dpor
+from explorer.search.graph import collect_graph, explore_graph, ghosts_off
 from explorer.search.oracle import census
 from explorer.search.result import DEADLOCK, HOLDS
 from explorer.smt import encode
@@ -104,6 +106,7 @@ from explorer.smt.prove import prove_program
 PROVE_MAX_EVENTS = 12
 RETRY_UNROLL = 2  # attempts of each retry loop in the unrolled reference
 CENSUS_LIMIT = 200_000
+GRAPH_MAX_EVENTS = 20_000  # accesses the graph strategy adds before the soak gives up on it
 BUDGET = Budget(timeout=120)  # a strategy that runs away is an error, not a hang of the soak
 
 T = TypeVar("T")
@@ -122,6 +125,7 @@ class LangCheck:
     schedules: int = 0  # complete schedules (census)
     optimal: int = 0
     dpor: int = 0
+    graph: int = 0  # executions of the graph strategy (on the programs small enough for it)
     dpor_sleep_blocked: int = 0  # dpor runs cut short by their sleep set
     violated: bool = False  # the census violates a property or deadlocks
     refused: bool = False  # refused at load, as it must or may be
@@ -277,10 +281,66 @@ def _differential(model: Model, out: LangCheck, suffix: str, prove: bool = True
             problem = f"counted {r.stats.schedules} schedules, census has {cen.executions}"
         if problem:
             bad(name, f"{name}: {problem}")
+    _graph(model, program, cen, out, suffix)
     if prove:
         _prove(program, want, out, suffix)
     _reference(model, program, cen.executions, want, out, suffix)
     return _Run(program, want, collected)
+
+
+def project(states: set[tuple[int, ...]], lowered: Program, p: Program) -> set[tuple]:
+    """States of a store-buffer program as states of the model it came from."""
+    def occurrences(names: list[str]) -> list[tuple[str, int]]:
+        seen: dict[str, int] = {}
+        out = []
+        for n in names:
+            seen[n] = seen.get(n, 0) + 1
+            out.append((n, seen[n]))
+        return out
+    at = {n: i for i, n in enumerate(occurrences(lowered.names))}
+    return {tuple(s[at[n]] for n in occurrences(p.names)) for s in states}
+
+
+def _graph(model: Model, program: Program, cen: Any, out: LangCheck, suffix: str) -> None:
+    """The graph strategy against the census: the same outcomes and verdict, each
+    graph once (one per Mazurkiewicz class where its graphs are the classes). A
+    store-buffer program is checked through the model it came from, under
+    memory.weak's predicate (the strategy's own choice); where the predicate does
+    not apply, the store-buffer program itself is too slow for the graph strategy
+    and is skipped."""
+    def bad(check: str, msg: str) -> None:
+        out.mismatches.append((check + suffix, msg))
+
+    want = cen.outcomes
+    src = model.lowered
+    try:
+        if src is None:
+            got, stats, keys = collect_graph(program, max_events=GRAPH_MAX_EVENTS)
+            reached = got
+        else:
+            base = Program(src[0])
+            if weak_unsupported(base) is not None:
+                return
+            got, stats, keys = collect_graph(base, max_events=GRAPH_MAX_EVENTS, mm=src[1])
+            want = Outcomes(project(want.finals, program, base),
+                            project(want.deadlocks, program, base), set(want.violations))
+            reached = got
+    except OutOfBudget:
+        return
+    except Exception as err:  # noqa: BLE001 - any crash is a finding
+        bad("graph", f"graph (collect mode) crashed: {type(err).__name__}: {err}")
+        return
+    out.graph += stats.executions
+    if reached != want:
+        bad("graph-outcomes", f"graph: {_outcome_diff(reached, want)}")
+    if len(set(keys)) != len(keys):
+        bad("graph-count", f"graph explored {len(keys) - len(set(keys))} graphs twice")
+    if src is None and not ghosts_off(program) and set(keys) != cen.classes:
+        bad("graph-count", f"graph: {len(cen.classes - set(keys))} classes never explored, "
+            f"{len(set(keys) - cen.classes)} graphs that are no class")
+    r = _guard(out, "graph", explore_graph, program, BUDGET)
+    if r is not None and (problem := _verdict_problem(r, cen.outcomes)):
+        bad("graph-verdict", f"graph: {problem}")
 
 
 def _prove(program: Program, want: Outcomes, out: LangCheck, suffix: str) -> None:

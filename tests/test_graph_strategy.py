@@ -284,3 +284,16 @@ def test_what_the_predicates_do_not_describe_is_lowered() -> None:
         want = explore_dpor(lp, optimal=True, budget=Budget())
         got = explore_graph(lp, Budget())
         assert (got.verdict, got.stats.executions > 0) == (want.verdict, True)
+
+
+def test_a_revisit_past_an_rmw_store_placed_right_after_its_source() -> None:
+    """Found by the soak: t1's step reads x0 and x1 and stores x0. Its store goes
+    right after its source, and a revisit of its read of x1 must count that place
+    as the maximal one (not the last): else the class where t1 read x0's initial
+    value and t2's x1 is never explored."""
+    m = lg.model({"x0": 0, "x1": 0}, [
+        lg.thread("t0", [lg.op("t0", [lg.step("s1", writes=("x0",))], {})]),
+        lg.thread("t1", [lg.op("t1", [lg.step("s1", reads=("x0", "x1"), writes=("x0",),
+                                               atomic=True)], {})]),
+        lg.thread("t2", [lg.op("t2", [lg.step("s2", writes=("x1",))], {})])])
+    assert compare(m, "sc") == []

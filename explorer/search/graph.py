@@ -425,7 +425,8 @@ class GraphSearch:
     def maximal(self, g: Graph, prefix: Prefix, rs: int) -> bool:
         """Every label added after the load (stamp rs) that the revisit deletes, and
         the load itself, was added maximally: in B, the labels added before it and
-        the revisiting store's prefix, a load reads the last store and a store is last."""
+        the revisiting store's prefix, a load reads the last store and a store is last
+        (a read-modify-write's store right after its source, its one place)."""
         def in_b(w: Node, y: int, before: int) -> bool:
             st = g.th[w[0]][w[1]]
             j = len(st.rl) + st.wl.index(y)
@@ -435,6 +436,11 @@ class GraphSearch:
             chain = g.co[y]
             k = 0 if after == INIT else chain.index(after) + 1
             return not any(in_b(w, y, before) for w in chain[k:])
+
+        def next_in_b(src: Node, me: Node, y: int, before: int) -> bool:
+            chain = g.co[y]
+            a = 0 if src == INIT else chain.index(src) + 1
+            return not any(in_b(w, y, before) for w in chain[a:chain.index(me)])
 
         for u, steps in enumerate(g.th):
             for k, st in enumerate(steps):
@@ -456,7 +462,10 @@ class GraphSearch:
                             return False
                     else:
                         y = st.wl[j - len(st.rl)]
-                        if not last_in_b((u, k), y, s):
+                        if self.rmw(st, y):  # its one place: right after its source
+                            if not next_in_b(st.src[st.rl.index(y)], (u, k), y, s):
+                                return False
+                        elif not last_in_b((u, k), y, s):
                             return False
         return True
 

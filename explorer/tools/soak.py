@@ -6,7 +6,7 @@
 Draws N programs PER shape class with tests/langgen.py (program i of class C
 comes from random.Random(f"{S}:{C}:{i}"), so any one of them can be redrawn
 alone: langgen.soak_spec(S, C, i)) and runs tests/langcheck.check on each:
-census, naive, stateful, dpor and optimal (also in collect mode), prove on
+census, naive, stateful, dpor, optimal and graph (also in collect mode), prove on
 one in four of the small ones, the independent reference interpreter, the
 load-time refusals, the retry references and, for the ``weak`` class and one
 program in three of every other class, the TSO and PSO lowerings (and
@@ -38,7 +38,7 @@ from explorer.args import OneLineParser, positive_int
 
 ROOT = Path(__file__).resolve().parents[2]
 TESTS = ROOT / "tests"
-COUNTS = ("classes", "schedules", "optimal", "dpor", "dpor_sleep_blocked")
+COUNTS = ("classes", "schedules", "optimal", "dpor", "graph", "dpor_sleep_blocked")
 PROVE_EVERY = 4  # z3 is the slowest check: on one program in four (those small enough)
 LOWER_EVERY = 3  # programs of every class also checked on their TSO/PSO lowerings
 
@@ -205,7 +205,8 @@ def markdown(s: dict[str, Any]) -> str:
         f"{s['programs_per_shape']} programs per shape class (tests/langgen.py, seed "
         f"{s['seed']}" + (", interrupted" if s["interrupted"] else "") + f"), "
         f"{s['seconds']} s with {s['jobs']} job{'s' if s['jobs'] != 1 else ''}; each "
-        "checked by tests/langcheck.py (census, naive, stateful, dpor, optimal, collect mode, "
+        "checked by tests/langcheck.py (census, naive, stateful, dpor, optimal, graph, collect "
+        "mode, "
         "prove on one program in four of those small enough, the reference interpreter "
         "tests/langref.py, load-time refusals, retry references, TSO/PSO lowerings for "
         "`weak` and one program in three of every other class (*TSO/PSO*: those small "
@@ -221,14 +222,15 @@ def markdown(s: dict[str, Any]) -> str:
                      "a final memory under TSO or PSO that SC does not.")
     lines += [
         "",
-        "| class | programs | traces | optimal | dpor | schedules | violated | refused "
+        "| class | programs | traces | optimal | dpor | graph | schedules | violated | refused "
         "| must refuse | proved | TSO/PSO | mismatched | s/1000 | mismatches by check |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for name, r in [*s["per_shape"].items(), ("**total**", s["total"])]:
         by = ", ".join(f"{k} {v}" for k, v in r["mismatches_by_check"].items()) or "-"
         lines.append(
             f"| {name} | {r['programs']} | {r['classes']} | {r['optimal']} | {r['dpor']} | "
+            f"{r.get('graph', '-')} | "
             f"{r['schedules']} | {r['violated_programs']} | {r['refused_programs']} | "
             f"{r['must_refuse_programs']} | {r['proved_programs']} | "
             f"{r['lowered_programs']} | {r['mismatched_programs']} | "
