@@ -842,6 +842,10 @@ def explore_graph(program: Program, budget: Budget, progress: bool | None = None
             raise Found(Failure(bad.name, bad.description, "in the initial state"), [])
         weak_p = weak_form(program)
         if weak_p is None:
+            if program.model.lowered is not None and progress is not False:
+                why = weak.unsupported(Program(program.model.lowered[0]))
+                print(f"explorer: note: graph explores the store-buffer program ({why}); "
+                      "expect it to be slow", file=sys.stderr)
             GraphSearch(program, meter, stats, budget).run()
         else:
             GraphSearch(weak_p[0], meter, stats, budget, mm=weak_p[1], lowered=program).run()

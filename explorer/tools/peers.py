@@ -475,8 +475,32 @@ def targets(s: dict[str, dict[str, Any]], startup: list[dict[str, float]] | None
             f"- {t}: engine at or below GenMC's whole process: {said(bad_engine)}",
             f"- {t}: peak RSS below GenMC's: {said(bad_rss)}",
             f"- {t}: cases GenMC finished and {t} did not: {', '.join(missing) or 'none'}",
+            f"- {t}: {weak_vs_sc(s, t)}",
         ]
     return out
+
+
+def weak_vs_sc(s: dict[str, dict[str, Any]], tool: str) -> str:
+    """TSO and PSO against SC on each GenMC-scenario size the tool finished on both:
+    complete executions, and all of them (with those cut off at a retry)."""
+    more, more_all, pairs = [], [], 0
+    for k, row in s.items():
+        if not k.startswith("genmc/") or k.endswith("/sc"):
+            continue
+        e, base = row.get(tool), s.get(k.rsplit("/", 1)[0] + "/sc", {}).get(tool)
+        if not (e and e["finished"] and base and base["finished"]):
+            continue
+        pairs += 1
+        if e["executions"] > base["executions"]:
+            more.append(k)
+        if e["executions"] + (e["blocked"] or 0) > base["executions"] + (base["blocked"] or 0):
+            more_all.append(k)
+    if not pairs:
+        return "TSO/PSO against SC: not measured (no size finished on both)"
+    return (f"TSO/PSO complete executions no more than SC's ({pairs} sizes): "
+            + ("met" if not more else "not met: " + ", ".join(more))
+            + "; with those cut off at a retry: "
+            + ("met" if not more_all else "not met: " + ", ".join(more_all)))
 
 
 def versions(peers: Path) -> tuple[str, str]:
