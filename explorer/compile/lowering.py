@@ -253,6 +253,11 @@ class _Lowering:
         guard = substitute(step.guard, loads)
         if guards:
             guard = land(*guards, guard) if guard != TRUE else land(*guards)
+        # A step's buffered stores enter the buffer in the order the model declares
+        # their locations (TSO: consecutive issue numbers, so they flush in that order).
+        names = list(self.model.shared)
+        buffered = sorted((lhs.name for lhs, _ in step.update if not direct
+                           and isinstance(lhs, Shared)), key=names.index)
         for lhs, rhs in step.update:
             rhs = substitute(rhs, loads)
             buf = None if direct or not isinstance(lhs, Shared) else self.buffers[(cpu, lhs.name)]
@@ -260,13 +265,15 @@ class _Lowering:
                 update[lhs] = rhs
                 continue
             # Append to the buffer instead of writing memory.
-            tag = _issued(cpu) if self.mm == "tso" else update.get(_epoch(cpu), _epoch(cpu))
+            rank = buffered.index(lhs.name)
+            tag = (_issued(cpu) + rank if rank else _issued(cpu)) if self.mm == "tso" else \
+                update.get(_epoch(cpu), _epoch(cpu))
             n = buf.n()
             for k in range(buf.size):
                 update[buf.v(k)] = ite(eq(n, k), rhs, buf.v(k))
                 update[buf.t(k)] = ite(eq(n, k), tag, buf.t(k))
             update[n] = n + 1
-            update[_issued(cpu)] = _issued(cpu) + 1
+            update[_issued(cpu)] = _issued(cpu) + len(buffered)
             writes.remove(lhs.name)
             writes += buf.names() + [_issued(cpu).name]
             reads += buf.names() + [_issued(cpu).name]

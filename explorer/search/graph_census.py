@@ -168,7 +168,7 @@ def _runs(program: Program, t: int, pool: dict[int, list[tuple[Src, int]]]
                                f"{MAX_EVENTS} steps")
         cs = code.steps[pc]
         rs = [slot_of[n] for n in cs.step.reads if n in shared]
-        ws = [slot_of[n] for n in cs.step.writes if n in shared]
+        ws = sorted(slot_of[n] for n in cs.step.writes if n in shared)  # lowering's order
         for combo in product(*(candidates(events, seen, x) for x in rs)):
             s2 = list(s)
             reads = []
