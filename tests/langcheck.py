@@ -316,7 +316,6 @@ def _graph(model: Model, program: Program, cen: Any, out: LangCheck, suffix: str
     try:
         if src is None:
             got, stats, keys = collect_graph(program, max_events=GRAPH_MAX_EVENTS)
-            reached = got
         else:
             base = Program(src[0])
             if weak_unsupported(base) is not None:
@@ -324,15 +323,14 @@ def _graph(model: Model, program: Program, cen: Any, out: LangCheck, suffix: str
             got, stats, keys = collect_graph(base, max_events=GRAPH_MAX_EVENTS, mm=src[1])
             want = Outcomes(project(want.finals, program, base),
                             project(want.deadlocks, program, base), set(want.violations))
-            reached = got
     except OutOfBudget:
         return
     except Exception as err:  # noqa: BLE001 - any crash is a finding
         bad("graph", f"graph (collect mode) crashed: {type(err).__name__}: {err}")
         return
     out.graph += stats.executions
-    if reached != want:
-        bad("graph-outcomes", f"graph: {_outcome_diff(reached, want)}")
+    if got != want:
+        bad("graph-outcomes", f"graph: {_outcome_diff(got, want)}")
     if len(set(keys)) != len(keys):
         bad("graph-count", f"graph explored {len(keys) - len(set(keys))} graphs twice")
     if src is None and not ghosts_off(program) and set(keys) != cen.classes:

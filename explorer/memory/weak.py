@@ -27,8 +27,9 @@ what the graph says, and every run gives one.
 The argument that reading the last store in coherence, or storing last, is
 always consistent (the graph strategy relies on it) is the one for SC: such
 a load or store has no edge out of it. This needs every CPU's buffer to
-belong to one thread (``supports``): a CPU shared between threads, or a step
-migrated to another CPU, orders issues by time, not by program order.
+belong to one thread (``unsupported`` says when not): a CPU shared between
+threads, or a step migrated to another CPU, orders issues by time, not by
+program order.
 
 ``atomic``: one issue node per step (the model language's steps are atomic);
 else one per access, each load and store of a step a point of its own (the

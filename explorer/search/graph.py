@@ -400,14 +400,6 @@ class GraphSearch:
         return x in st.wl and x in st.rl and (
             not self.orders or st.order.direct or x in self.direct)
 
-    def rmw_sources(self, g: Graph, me: Node, x: int) -> set[Node]:
-        """The stores to x another atomic read-modify-write of x read: one that read
-        a store is right after it in coherence, so no other can be (TruSt's RMWs)."""
-        return {st.src[st.rl.index(x)] for t, steps in enumerate(g.th)
-                for i, st in enumerate(steps)
-                if (t, i) != me and not st.blocked and self.rmw(st, x)
-                and len(st.src) > st.rl.index(x)}
-
     @staticmethod
     def read_by(g: Graph, w: Node, x: int) -> bool:
         """Whether some load of x reads w's store (a revisit sets one before placing)."""
