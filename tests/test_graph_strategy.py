@@ -170,7 +170,7 @@ def test_verdicts_and_counterexamples_are_optimals(shape: str) -> None:
 # -- TSO and PSO as consistency predicates (explorer/memory/weak.py) ----------------
 
 # (Daemons loop over stores, which a store buffer cannot bound: no weak form.)
-WEAK_SHAPES = {"weak": (8, 6), "basic": (4, 3), "rmw": (5, 3), "multi-guard": (4, 2),
+WEAK_SHAPES = {"weak": (8, 6), "basic": (4, 3), "rmw": (5, 3), "multi-guard": (2, 1),
                "choices": (4, 2), "sequence": (4, 3), "ghosts": (6, 2)}
 
 
@@ -240,7 +240,7 @@ def test_weak_verdicts_and_counterexamples_are_optimals(shape: str) -> None:
     """On the store-buffer program, the graph strategy (which checks the model under
     the predicate) gives optimal's verdict, and its schedule replays there."""
     checked = 0
-    for i in range(10):
+    for i in range(5):
         spec = lg.soak_spec(13, shape, i)
         m = as_finals(spec.m) if i % 2 else spec.m
         for mm in ("tso", "pso"):
@@ -266,9 +266,10 @@ def test_weak_verdicts_and_counterexamples_are_optimals(shape: str) -> None:
                         broken.add(end.name)
                 assert got.failure.name in broken, f"\n{spec}\n{mm} {got.failure} {broken}"
             checked += 1
-    assert checked >= 4, checked
+    assert checked >= 3, checked
 
 
+@pytest.mark.slow  # the graph strategy on a store-buffer program: slow even for SB
 def test_what_the_predicates_do_not_describe_is_lowered() -> None:
     """A CPU shared by two threads orders its buffer by time: weak_form says so, and
     the graph strategy explores the store-buffer program instead (same verdict)."""

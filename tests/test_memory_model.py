@@ -73,6 +73,7 @@ def test_lowering_matches_reference(spec: Spec) -> None:
     assert not run(spec, "pso").deadlock  # nothing blocks
 
 
+@pytest.mark.slow  # the unguarded variant above stays in make test
 @WEAK
 @given(programs(weak=True, guards=True))
 def test_lowering_matches_reference_with_guards(spec: Spec) -> None:

@@ -123,6 +123,7 @@ def _every_program():
                         yield fam.name, sc.name, mutant, srcu, mm
 
 
+@pytest.mark.slow  # every shipped model again (about 40 s); each load validates its own
 def test_shipped_sticky_invariants_accepted():
     """Every scenario and mutant, SRCU abstract and impl, SC/TSO/PSO (flushes included)."""
     seen: set[str] = set()

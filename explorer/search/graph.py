@@ -75,10 +75,10 @@ from dataclasses import dataclass
 from ..compile.program import LOCAL_CHAIN_LIMIT, Program, State, Transition
 from ..lang.expr import Ghost
 from ..lang.model import ModelError
-from ..memory import weak
 from ..memory.graph import ghost_free
 from ..memory.sc import INIT, Node, ancestors, consistent, edges, label_consistent
-from ..memory.weak import Order
+from ..memory.weak import Order, orders, points, unsupported
+from ..memory.weak import consistent as weak_consistent
 from .budget import Budget, Meter, OutOfBudget
 from .common import CUT_OFF, DEADLOCKED, FINISHED, Found, conclude, end_of_run
 from .dpor import Outcomes
@@ -148,7 +148,7 @@ class GraphSearch:
         self.p = program
         self.mm = mm
         self.lowered = lowered
-        self.orders = weak.orders(program, mm) if mm != "sc" else {}
+        self.orders = orders(program, mm) if mm != "sc" else {}
         self.meter, self.stats, self.budget = meter, stats, budget
         self.s0 = tuple(program.initial_state())
         self.nslots = program.visible + 1
@@ -277,19 +277,19 @@ class GraphSearch:
         """The graph is consistent in the model it is grown under (accesses one by one)."""
         if not self.orders:
             return label_consistent(g.th, g.co)
-        return weak.consistent(g.th, g.co, self.mm, self.direct, atomic=False)
+        return weak_consistent(g.th, g.co, self.mm, self.direct, atomic=False)
 
     def atomic(self, g: Graph) -> bool:
         """The graph is consistent with every step atomic."""
         if not self.orders:
             return consistent(g.th, g.co)
-        return weak.consistent(g.th, g.co, self.mm, self.direct, atomic=True)
+        return weak_consistent(g.th, g.co, self.mm, self.direct, atomic=True)
 
     def order_graph(self, done: list[list[Step]], co: list[list[Node]]) -> dict:
         """Successors of each step (and, under weak memory, of each store's flush)."""
         if not self.orders:
             return edges(done, co)
-        return weak.points(done, co, self.mm, self.direct, atomic=True)
+        return points(done, co, self.mm, self.direct, atomic=True)
 
     def value(self, g: Graph, x: int, w: Node) -> int:
         if w == INIT:
@@ -664,7 +664,7 @@ class GraphSearch:
         lp = self.lowered
         assert lp is not None
         done = [[st for st in steps if not st.blocked] for steps in g.th]
-        succ = weak.points(done, g.co, self.mm, self.direct, atomic=True)
+        succ = points(done, g.co, self.mm, self.direct, atomic=True)
         for a, b in zip(chain, chain[1:], strict=False):
             succ[a].append(b)
         names = list(self.p.model.shared)
@@ -823,7 +823,7 @@ def weak_form(program: Program) -> tuple[Program, str] | None:
         return None
     model, mm = program.model.lowered
     base = Program(model)
-    return None if weak.unsupported(base) else (base, mm)
+    return None if unsupported(base) else (base, mm)
 
 
 def explore_graph(program: Program, budget: Budget, progress: bool | None = None) -> Result:
@@ -835,7 +835,7 @@ def explore_graph(program: Program, budget: Budget, progress: bool | None = None
         weak_p = weak_form(program)
         if weak_p is None:
             if program.model.lowered is not None and progress is not False:
-                why = weak.unsupported(Program(program.model.lowered[0]))
+                why = unsupported(Program(program.model.lowered[0]))
                 print(f"explorer: note: graph explores the store-buffer program ({why}); "
                       "expect it to be slow", file=sys.stderr)
             GraphSearch(program, meter, stats, budget).run()
@@ -856,8 +856,8 @@ def collect_graph(program: Program, budget: Budget | None = None,
     b = budget or Budget()
     meter = Meter(b, False, "graph")
     stats = Stats()
-    if mm != "sc" and weak.unsupported(program):
-        raise ModelError(f"not under a predicate: {weak.unsupported(program)}")
+    if mm != "sc" and unsupported(program):
+        raise ModelError(f"not under a predicate: {unsupported(program)}")
     search = GraphSearch(program, meter, stats, b, collect=True, mm=mm)
     search.max_events = max_events
     search.outcomes.violations.update(q.name for q in program.failing_invariants(
