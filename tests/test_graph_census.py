@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import langgen as lg
 import pytest
+from langcheck import project
 from test_memory_model import CLASSICS
 
 from explorer.compile.lowering import lower
@@ -32,19 +33,9 @@ SAMPLE = {"basic": (6, 3), "multi-guard": (6, 3), "choices": (6, 3), "rmw": (8, 
           "daemons": (6, 2), "sequence": (6, 3), "weak": (6, 3)}
 
 
-def _occurrences(names: list[str]) -> list[tuple[str, int]]:
-    seen: dict[str, int] = {}
-    out = []
-    for n in names:
-        seen[n] = seen.get(n, 0) + 1
-        out.append((n, seen[n]))
-    return out
-
-
 def _project(lowered: Program, p: Program, states: set[tuple[int, ...]]) -> set[tuple]:
     """States of the lowered program as states of the model (its buffers left out)."""
-    at = {n: i for i, n in enumerate(_occurrences(lowered.names))}
-    return {tuple(s[at[n]] for n in _occurrences(p.names)) for s in states}
+    return project(states, lowered, p)
 
 
 def compare(m: Model, mm: str) -> list[str] | None:
