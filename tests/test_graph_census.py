@@ -28,7 +28,7 @@ from explorer.search.oracle import census
 MODELS = ("sc", "tso", "pso")
 # Per shape class: programs drawn (seeded) and the least that must be small
 # enough to compare (so that the test cannot pass by skipping everything).
-SAMPLE = {"basic": (6, 3), "multi-guard": (6, 3), "choices": (6, 3), "rmw": (8, 3),
+SAMPLE = {"basic": (4, 3), "multi-guard": (4, 2), "choices": (6, 3), "rmw": (5, 3),
           "local-chains": (6, 3), "retry": (6, 2), "invariants": (6, 2),
           "daemons": (6, 2), "sequence": (6, 3), "weak": (6, 3)}
 

@@ -34,7 +34,7 @@ from explorer.lang.expr import Shared, eq
 from explorer.lang.model import Model, ModelError, Thread, VarDecl, branch
 
 WEAK = settings(
-    max_examples=400,
+    max_examples=250,
     deadline=None,
     derandomize=True,  # the same programs on every run
     database=None,
