@@ -16,7 +16,7 @@ from .evidence.explain import decisive_races
 from .evidence.schedule import ScheduleFile
 from .lang.family import BadInput, describe
 from .lang.model import Model, ModelError
-from .search import DEFAULT_STRATEGY, STRATEGIES, check_resumable, run
+from .search import DEFAULT_STRATEGY, STRATEGIES, SYMMETRIC, check_resumable, run
 from .search.budget import Budget
 from .search.checkpoint import Checkpointer, Plan, identity
 from .search.common import deadlock_failure, failure_in
@@ -144,6 +144,12 @@ def check(
         raise BadInput(f"unknown strategy {strategy!r} (known: {', '.join(STRATEGIES)})")
     if checkpoint is not None:
         check_resumable(strategy)
+    if budget is not None and budget.symmetry:
+        if strategy not in SYMMETRIC:
+            raise BadInput(f"--symmetry reduces the {', '.join(SYMMETRIC)} strategy only "
+                           f"(not {strategy}): add --strategy {SYMMETRIC[0]}")
+        if checkpoint is not None:
+            raise BadInput("--symmetry and --checkpoint do not go together yet")
     setup, program = prepare(model, scenario, settings, mutant, srcu, memory_model,
                              properties=properties)
     symbolic = sorted({d.symbolic for d in program.decls if d.symbolic})
@@ -159,7 +165,8 @@ def check(
     result = run(strategy, program, budget or Budget(), progress, ck)
     outcome = _settle(Outcome(setup, result, program), minimize, explain)
     if cross_check and result.verdict != ERROR and result.checkpoint is None:
-        _cross_check(outcome, strategy, budget or Budget(), progress)
+        # The cross-check is independent: no reduction of its own.
+        _cross_check(outcome, strategy, replace(budget or Budget(), symmetry=False), progress)
     return outcome
 
 

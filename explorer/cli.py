@@ -62,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="steps one thread may take in one execution before it counts as "
                    f"never finishing (default: {Budget.max_steps})")
     c.add_argument("--seed", type=int, default=0, help="seed of the random strategy")
+    c.add_argument("--symmetry", action="store_true",
+                   help="threads that run the same operations with the same arguments are "
+                   "interchangeable: states are cached up to swapping them (stateful strategy)")
     c.add_argument("--explain", action="store_true",
                    help="on a violation, name the races whose order decided it")
     c.add_argument("--graph", metavar="FILE",
@@ -209,7 +212,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
         graph.check_output(args.graph, args.force)
     plan = _checkpoint_plan(args)
-    budget = Budget(args.max_executions, args.timeout, args.max_steps, args.seed)
+    budget = Budget(args.max_executions, args.timeout, args.max_steps, args.seed,
+                    args.symmetry)
     progress = False if args.json and args.progress is None else args.progress
     outcome = api.check(
         args.model, args.scenario, parse_settings(args.settings), args.mutant,

@@ -19,6 +19,9 @@ class Budget:
     timeout: float | None = None  # seconds
     max_steps: int = 10_000  # per thread and execution: more is a step that never finishes
     seed: int = 0  # for the random strategy
+    # stateful: states cached up to swapping symmetric threads
+    # (explorer/compile/symmetry.py)
+    symmetry: bool = False
 
 
 class OutOfBudget(Exception):

@@ -14,6 +14,7 @@ from functools import partial
 from typing import Any
 
 from ..compile.program import Program, Transition
+from ..compile.symmetry import symmetry
 from ..lang.model import ModelError
 from .budget import Budget, Meter, OutOfBudget
 from .checkpoint import Checkpointer, Corrupt
@@ -53,8 +54,11 @@ def _run(program: Program, cache: bool, budget: Budget, meter: Meter, stats: Sta
     transitions = program.transitions
     failing_inv = program.failing_invariant
     check_every = Meter.CHECK_EVERY
-    # schedules[key]: complete schedules below a fully explored state (stateful only)
+    # schedules[key]: complete schedules below a fully explored state (stateful only),
+    # keyed up to swapping symmetric threads with --symmetry: a state and its mirror
+    # have mirrored executions below them, as many, with the same verdicts.
     schedules: dict[tuple[int, ...], int] = {}
+    canon = symmetry(program).canonical() if cache and budget.symmetry else None
     known_get = schedules.get
     on_path: set[tuple[int, ...]] = set()
     key0 = tuple(s0)
@@ -87,7 +91,7 @@ def _run(program: Program, cache: bool, budget: Budget, meter: Meter, stats: Sta
                 stack.pop()
                 on_path.discard(key)
                 if cache:
-                    schedules[key] = frame[3]
+                    schedules[key if canon is None else canon(key)] = frame[3]
                 if stack:
                     stack[-1][3] += frame[3]
                 else:
@@ -115,7 +119,7 @@ def _run(program: Program, cache: bool, budget: Budget, meter: Meter, stats: Sta
                 _check_steps(program, stack, max_steps)
             k2 = tuple(s)
             if cache:
-                known = known_get(k2)
+                known = known_get(k2 if canon is None else canon(k2))
                 if known is not None:
                     frame[3] += known
                     executions += 1
@@ -140,7 +144,7 @@ def _run(program: Program, cache: bool, budget: Budget, meter: Meter, stats: Sta
                 _leaf(program, s, [f[1][f[2] - 1] for f in stack], stats)
                 frame[3] += 1
                 if cache:
-                    schedules[k2] = 1
+                    schedules[k2 if canon is None else canon(k2)] = 1
                 continue
             on_path.add(k2)
             stack.append([k2, _ordered(trans2, t), 0, 0])
