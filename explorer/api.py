@@ -146,8 +146,8 @@ def check(
         check_resumable(strategy)
     if budget is not None and budget.symmetry:
         if strategy not in SYMMETRIC:
-            raise BadInput(f"--symmetry reduces the {', '.join(SYMMETRIC)} strategy only "
-                           f"(not {strategy}): add --strategy {SYMMETRIC[0]}")
+            raise BadInput(f"--symmetry reduces the {' and '.join(SYMMETRIC)} strategies "
+                           f"only (not {strategy})")
         if checkpoint is not None:
             raise BadInput("--symmetry and --checkpoint do not go together yet")
     setup, program = prepare(model, scenario, settings, mutant, srcu, memory_model,

@@ -64,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--seed", type=int, default=0, help="seed of the random strategy")
     c.add_argument("--symmetry", action="store_true",
                    help="threads that run the same operations with the same arguments are "
-                   "interchangeable: states are cached up to swapping them (stateful strategy)")
+                   "interchangeable: one graph per orbit (graph), states cached up to "
+                   "swapping them (stateful)")
     c.add_argument("--explain", action="store_true",
                    help="on a violation, name the races whose order decided it")
     c.add_argument("--graph", metavar="FILE",

@@ -73,11 +73,16 @@ def headline(o: Outcome) -> str:
         )
     if st.cut_off:
         work += f"; {_num(st.cut_off)} of the runs cut off at a failed retry another run covers"
+    if st.symmetric:
+        work += f"; up to swapping {st.symmetric} symmetric threads"
     work = o.work or work
     if r.verdict == HOLDS and r.strategy == "replay":
         return f"NOT REPRODUCED: {r.reason} ({_num(st.events)} events)"
     if r.verdict == HOLDS:
-        covered = f"; covering {_num(st.schedules)} schedules" if st.schedules else ""
+        # The graph strategy counts one schedule per graph: per orbit, with symmetry.
+        orbits = r.strategy == "graph" and st.symmetric
+        covered = f"; covering {_num(st.schedules)} schedules" if st.schedules and not orbits \
+            else ""
         return f"HOLDS exhaustively: {work}{covered}"
     if r.verdict == VIOLATED:
         assert r.failure is not None
@@ -495,6 +500,7 @@ def to_json(o: Outcome, schedule_file: str | None = None) -> dict[str, Any]:
         "redundant": st.redundant,
         "cut_off": st.cut_off,
         "dropped": st.dropped,
+        "symmetric": st.symmetric,
         "seconds": round(st.seconds, 6),
         "events_per_second": round(st.events_per_second, 1),
         "states_per_second": round(st.states_per_second, 1),

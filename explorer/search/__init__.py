@@ -65,10 +65,8 @@ STRATEGIES: dict[str, tuple[str, Strategy]] = {
     ),
 }
 DEFAULT_STRATEGY = "optimal"
-# The strategies --symmetry reduces (explorer/compile/symmetry.py). The graph
-# strategy's SPORE-style reduction is not on main: its orbit census still misses
-# orbits (issue 13).
-SYMMETRIC = ("stateful",)
+# The strategies --symmetry reduces (explorer/compile/symmetry.py).
+SYMMETRIC = ("graph", "stateful")
 
 
 def run(strategy: str, program: Program, budget: Budget, progress: bool | None = None,

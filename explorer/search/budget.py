@@ -19,8 +19,8 @@ class Budget:
     timeout: float | None = None  # seconds
     max_steps: int = 10_000  # per thread and execution: more is a step that never finishes
     seed: int = 0  # for the random strategy
-    # stateful: states cached up to swapping symmetric threads
-    # (explorer/compile/symmetry.py)
+    # graph: one graph per orbit of symmetric threads; stateful: states cached up to
+    # swapping them (explorer/compile/symmetry.py)
     symmetry: bool = False
 
 

@@ -58,7 +58,11 @@ def _run(program: Program, cache: bool, budget: Budget, meter: Meter, stats: Sta
     # keyed up to swapping symmetric threads with --symmetry: a state and its mirror
     # have mirrored executions below them, as many, with the same verdicts.
     schedules: dict[tuple[int, ...], int] = {}
-    canon = symmetry(program).canonical() if cache and budget.symmetry else None
+    canon = None
+    if cache and budget.symmetry:
+        sym = symmetry(program)
+        canon = sym.canonical()
+        stats.symmetric = sum(len(g) for g in sym.groups)
     known_get = schedules.get
     on_path: set[tuple[int, ...]] = set()
     key0 = tuple(s0)

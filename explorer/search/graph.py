@@ -56,6 +56,11 @@ thread waiting there would see the last one and move (another graph covers
 that), so the graph is not an execution (dropped). Otherwise it finished,
 was cut off at a retry (Program.cut_off), or deadlocked.
 
+Symmetry (`--symmetry`): threads that run the same operations with the same
+arguments are explored one graph per orbit (explorer/search/graph_symmetry.py:
+a canonical order of their labels while they are in the same state, and each
+label's po|rf prefix given what it shares with the thread before it).
+
 Weak memory. Given the store-buffer program of explorer/compile/lowering.py,
 the strategy checks the model it was lowered from under memory.weak's TSO or
 PSO predicate instead (`weak_form`): the same graphs grow, each store has a
@@ -70,9 +75,10 @@ as it is, its flushes threads like the others.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..compile.program import LOCAL_CHAIN_LIMIT, Program, State, Transition
+from ..compile.symmetry import symmetry
 from ..lang.expr import Ghost
 from ..lang.model import ModelError
 from ..memory.graph import ghost_free
@@ -82,6 +88,7 @@ from ..memory.weak import consistent as weak_consistent
 from .budget import Budget, Meter, OutOfBudget
 from .common import CUT_OFF, DEADLOCKED, FINISHED, Found, conclude, end_of_run
 from .dpor import Outcomes
+from .graph_symmetry import Symmetric
 from .oracle import canonical
 from .result import Failure, Result, Stats
 
@@ -105,6 +112,9 @@ class Step:
     retry: bool = False
     order: Order = Order()  # under weak memory: how its accesses are ordered
     tail: tuple[int, ...] = ()  # the local steps run after it (fences among them)
+    # With symmetry, per present label: the symmetric predecessor's label its prefix
+    # holds, as it stood when the label was added (Symmetric.augment), or None.
+    aug: list[tuple[int, int, int] | None] = field(default_factory=list)
 
     @property
     def k(self) -> int:
@@ -117,7 +127,7 @@ class Step:
     def copy(self) -> Step:
         return Step(self.pc, self.choice, self.rl, self.wl, list(self.src), list(self.stamp),
                     self.before, self.born, self.wv, self.pre, self.after, self.blocked,
-                    self.retry, self.order, self.tail)
+                    self.retry, self.order, self.tail, list(self.aug))
 
 
 @dataclass(slots=True)
@@ -157,11 +167,16 @@ class GraphSearch:
         self.tick = 0
         self.chain = [i for i, p in enumerate(program.invariants) if not p.sticky]
         self.classes: list[tuple] = []  # collect mode: each graph's Mazurkiewicz class
+        self.keys: list[tuple] | None = None  # collect mode, if asked: each graph's key
         self.max_events: int | None = None
         self.ghost_slots = [program.slot[Ghost(name)] for name in program.model.ghosts]
         self.ghosts_off = ghosts_off(program)
         self.skip = set(self.ghost_slots) if self.ghosts_off else set()
         self.direct = {*self.ghost_slots, program.visible}  # never buffered
+        sym = symmetry(program) if budget.symmetry else None
+        self.symm = Symmetric(sym) if sym is not None and not sym.trivial else None
+        if sym is not None:
+            stats.symmetric = sum(len(g) for g in sym.groups)
         self.writes_ghost = {
             (code_t, pc): any(w in program.model.ghosts for w in cs.step.writes)
             for code_t, code in enumerate(program.threads) for pc, cs in enumerate(code.steps)
@@ -315,25 +330,40 @@ class GraphSearch:
                 s2.src.append(w)
                 s2.stamp.append(g2.clock)
                 g2.clock += 1
+                self.augment(g2, t, i, j)
                 # Reading the last store adds no edge out of the load: no new cycle.
-                if w == last or self.grows(g2):
+                if (w == last or self.grows(g2)) and self.canonical(g2, t, i, j):
                     if s2.k == len(s2.rl):
                         self.settle(g2, t)
                     self.visit(g2)
             return
         x = st.wl[j - len(st.rl)]
+        # With symmetry: what the store's prefix holds of the thread before it, taken
+        # now, before a revisit deletes labels (GenMC's prefix view of the store).
+        own = None if self.symm is None else self.symm.augment(g.th, t, i, j)
         # Forward: each place in coherence (a step that read x goes right after its source).
-        for g2 in self.placements(g, me, x):
+        for g2 in self.placements(g, me, x, own):
             self.visit(g2)
         # Backward: loads of x added before, outside this store's prefix.
-        prefix = porf(g, t, i, j)
+        prefix = porf(g, t, i, j, own)
         for u, steps in enumerate(g.th):
             for r_i, r in enumerate(steps):
                 for jr, y in enumerate(r.rl[:len(r.src)]):
                     if y == x and not prefix.has(u, r_i, jr):
-                        self.revisit(g, me, x, prefix, (u, r_i), jr)
+                        self.revisit(g, me, x, prefix, (u, r_i), jr, own)
 
-    def placements(self, g: Graph, me: Node, x: int) -> list[Graph]:
+    def augment(self, g: Graph, t: int, i: int, j: int) -> None:
+        """Record, for the label just added, what its prefix holds of the symmetric
+        thread before it (Symmetric.augment), if symmetry is asked."""
+        st = g.th[t][i]
+        st.aug.append(None if self.symm is None else self.symm.augment(g.th, t, i, j))
+
+    def canonical(self, g: Graph, t: int, i: int, j: int) -> bool:
+        """The label keeps the order of symmetric threads (graph_symmetry), if asked."""
+        return self.symm is None or self.symm.ok(g.th, g.co, t, i, j)
+
+    def placements(self, g: Graph, me: Node, x: int, own: tuple[int, int, int] | None,
+                   revisited: tuple[int, int, int] | None = None) -> list[Graph]:
         """`me`'s store to x at each place in coherence; right after its source when
         its step read x and acts on memory at once (an atomic read-modify-write of
         one location, as TruSt places RMWs; a store buffered under TSO or PSO is
@@ -352,12 +382,19 @@ class GraphSearch:
             g2.co[x].insert(at, me)
             g2.own(*me).stamp.append(g2.clock)
             g2.clock += 1
+            g2.th[me[0]][me[1]].aug.append(own)
             # Stored last, and read by nothing yet: no edge out of the store, no cycle.
-            if at == end and not self.read_by(g2, me, x) or self.grows(g2):
-                out.append(g2)
+            if not (at == end and not self.read_by(g2, me, x) or self.grows(g2)):
+                continue
+            if self.symm is not None and not (
+                    self.canonical(g2, me[0], me[1], len(st.rl) + st.wl.index(x))
+                    and (revisited is None or self.canonical(g2, *revisited))):
+                continue
+            out.append(g2)
         return out
 
-    def revisit(self, g: Graph, me: Node, x: int, prefix: Prefix, r: Node, jr: int) -> None:
+    def revisit(self, g: Graph, me: Node, x: int, prefix: Prefix, r: Node, jr: int,
+                own: tuple[int, int, int] | None) -> None:
         """`me`'s store to x is read by label jr of step r instead."""
         rs = g.th[r[0]][r[1]].stamp[jr]
         if not self.maximal(g, prefix, rs):
@@ -373,7 +410,8 @@ class GraphSearch:
                 if n < st.k:
                     del st.src[min(n, len(st.rl)):]
                     del st.stamp[n:]
-                    if n <= len(st.rl):
+                    del st.aug[n:]
+                    if n < len(st.rl):  # all its reads kept: its values stand
                         st.wv, st.pre, st.after, st.blocked = None, None, None, False
                 keep.append(st)
                 if n < st.labels and not whole:
@@ -389,9 +427,11 @@ class GraphSearch:
         rstep = g2.th[r[0]][r[1]]
         rstep.src[jr] = me
         rstep.wv, rstep.pre, rstep.after, rstep.blocked = None, None, None, False
+        if self.symm is not None:  # what it shares with its predecessor, read anew
+            rstep.aug[jr] = self.symm.augment(g2.th, r[0], r[1], jr)
         if rstep.k == len(rstep.rl):
             self.settle(g2, r[0])
-        for g3 in self.placements(g2, me, x):
+        for g3 in self.placements(g2, me, x, own, (r[0], r[1], jr)):
             self.visit(g3)
 
     def rmw(self, st: Step, x: int) -> bool:
@@ -517,6 +557,8 @@ class GraphSearch:
                 self.outcomes.add(*end_of_run(p, sg), sg)
             self.classes.append(self.key(g) if self.ghosts_off or self.orders else
                                 self.trace(g))
+            if self.keys is not None:
+                self.keys.append(self.key(g, every=True))
             return
         for sg, chain in states:
             failure = end_of_run(p, sg)[1]
@@ -578,16 +620,17 @@ class GraphSearch:
         self.p._settle(s, n[0])
         return tuple(s[x] for x in self.ghost_slots)
 
-    def key(self, g: Graph) -> tuple:
+    def key(self, g: Graph, every: bool = False) -> tuple:
         """The graph as explorer.search.graph_census keys its graphs, less what a blocked
         step read (the last stores, in both): per thread (pc, reads, choice, blocked),
-        and coherence per shared location."""
+        and coherence per shared location (`every`: per location, ghosts and
+        Program.visible too)."""
         th = tuple(
             tuple((st.pc, () if st.blocked else tuple(sorted(
                 (x, w, self.value(g, x, w)) for x, w in zip(st.rl, st.src, strict=True))),
                 None if st.blocked else st.choice, st.blocked) for st in steps)
             for steps in g.th)
-        return th, tuple(tuple(c) for c in g.co[:len(self.p.model.shared)])
+        return th, tuple(tuple(c) for c in g.co[:None if every else len(self.p.model.shared)])
 
     def trace(self, g: Graph) -> tuple:
         """The canonical interleaving of the graph's executed steps (oracle.canonical),
@@ -791,11 +834,19 @@ class Prefix:
         return n >= labels, n
 
 
-def porf(g: Graph, t: int, i: int, j: int) -> Prefix:
+def porf(g: Graph, t: int, i: int, j: int, own: tuple[int, int, int] | None = None
+         ) -> Prefix:
     """The labels label j of step i of thread t depends on: po and rf before it,
-    itself included (its stores' later labels are not)."""
+    itself included (its stores' later labels are not); with symmetry, also the
+    labels of the symmetric threads before them that each label's prefix was given
+    when it was added (Step.aug; as GenMC's prefix views, a position in that
+    thread: what is there now up to it)."""
     pre = Prefix([None] * len(g.th))
     todo = [(t, i, j)]
+    if own is not None:  # the store's own (it is not in g yet)
+        more = _present(g, *own)
+        if more[1] >= 0:
+            todo.append(more)
     while todo:
         u, a, b = todo.pop()
         if pre.has(u, a, b):
@@ -804,14 +855,33 @@ def porf(g: Graph, t: int, i: int, j: int) -> Prefix:
         steps = g.th[u]
         for k in range(a + 1):
             st = steps[k]
-            upto = len(st.src) if k < a else min(b + 1, len(st.src))
-            for y, w in zip(st.rl[:upto], st.src[:upto], strict=True):
+            upto = st.k if k < a else min(b + 1, st.k)
+            for y, w in zip(st.rl[:upto], st.src[:upto], strict=False):
                 if w != INIT:
                     ws = g.th[w[0]][w[1]]
                     jw = len(ws.rl) + ws.wl.index(y)
                     if not pre.has(w[0], w[1], jw):
                         todo.append((w[0], w[1], jw))
+            for aug in st.aug[:upto]:
+                if aug is not None:
+                    more = _present(g, *aug)
+                    if more[1] >= 0 and not pre.has(*more):
+                        todo.append(more)
     return pre
+
+
+def _present(g: Graph, u: int, a: int, b: int) -> tuple[int, int, int]:
+    """The last label of thread u present at or before (step a, label b); step -1
+    when none is."""
+    steps = g.th[u]
+    if a >= len(steps):
+        a, b = len(steps) - 1, 1 << 30
+    while a >= 0:
+        k = steps[a].k
+        if k > 0:
+            return u, a, min(b, k - 1)
+        a, b = a - 1, 1 << 30
+    return u, -1, -1
 
 
 def weak_form(program: Program) -> tuple[Program, str] | None:
@@ -846,13 +916,14 @@ def explore_graph(program: Program, budget: Budget, progress: bool | None = None
 
 
 def collect_graph(program: Program, budget: Budget | None = None,
-                  max_events: int | None = None, mm: str = "sc"
-                  ) -> tuple[Outcomes, Stats, list[tuple]]:
+                  max_events: int | None = None, mm: str = "sc",
+                  keys: list[tuple] | None = None) -> tuple[Outcomes, Stats, list[tuple]]:
     """Every outcome the graph strategy reaches (no early stop), with its stats and
     the Mazurkiewicz class of each graph it counted (its key, as the graph census
     writes it, when ghosts are off the graphs or `mm` is weak: the program is then
     the model itself, checked under memory.weak); OutOfBudget past `max_events`
-    accesses added (a bound on the work that does not depend on the machine)."""
+    accesses added (a bound on the work that does not depend on the machine).
+    `keys`, if given, receives each graph's key over every location (GraphSearch.key)."""
     b = budget or Budget()
     meter = Meter(b, False, "graph")
     stats = Stats()
@@ -860,6 +931,7 @@ def collect_graph(program: Program, budget: Budget | None = None,
         raise ModelError(f"not under a predicate: {unsupported(program)}")
     search = GraphSearch(program, meter, stats, b, collect=True, mm=mm)
     search.max_events = max_events
+    search.keys = keys
     search.outcomes.violations.update(q.name for q in program.failing_invariants(
         program.initial_state()))
     search.run()

@@ -41,6 +41,7 @@ class Stats:
     redundant: int = 0  # DPOR runs that repeated an execution of an earlier choice oracle
     cut_off: int = 0  # runs that ended waiting at a retry another run covers (Program.cut_off)
     dropped: int = 0  # graph strategy: graphs grown that are not executions (search/graph.py)
+    symmetric: int = 0  # --symmetry: threads explored up to swapping them (0: none found)
 
     @property
     def events_per_second(self) -> float:
