@@ -74,6 +74,7 @@ import langgen as lg
 import langref
 import memref
 import randprog as rp
+import symcheck
 import weakcheck
 from randprog import _outcome_diff, _verdict_problem
 
@@ -127,6 +128,7 @@ class LangCheck:
     optimal: int = 0
     dpor: int = 0
     graph: int = 0  # executions of the graph strategy (on the programs small enough for it)
+    symmetric: int = 0  # runs of the program with its first thread twice compared (symcheck)
     dpor_sleep_blocked: int = 0  # dpor runs cut short by their sleep set
     violated: bool = False  # the census violates a property or deadlocks
     refused: bool = False  # refused at load, as it must or may be
@@ -153,11 +155,14 @@ class _Run:
     optimal: Outcomes
 
 
-def check(spec: lg.Spec, prove: bool = True, lowered: bool = False) -> LangCheck:
+def check(spec: lg.Spec, prove: bool = True, lowered: bool = False,
+          symmetric: bool = False) -> LangCheck:
     """Every check on ``spec`` (``prove=False``: all but z3, which is slow).
     ``lowered``: a program of another class than ``weak`` is checked on its TSO
     and PSO lowerings too, when memory.lower takes it (a store in a loop it
-    refuses) and the lowering is small enough for the census."""
+    refuses) and the lowering is small enough for the census. ``symmetric``:
+    the program with its first thread run twice is checked with --symmetry
+    against the graphs without (tests/symcheck.py), when small enough."""
     out = LangCheck(spec.shape)
     bad = out.mismatches.append
     m = spec.m
@@ -202,11 +207,30 @@ def check(spec: lg.Spec, prove: bool = True, lowered: bool = False) -> LangCheck
         if not spec.refuse:
             _retry_reference(m, runs["sc"], out)
         _retry_unrolled(m, runs["sc"], out)
+    if symmetric:
+        _symmetry(m, spec.shape == "weak", out)
     if weak and len(runs) == 3:
         _weak_monotone(m, runs, out)
         if spec.origin is not None and spec.shape == "weak":  # its model keeps registers
             _memref(spec.origin, runs, out)
     return out
+
+
+def _symmetry(m: Model, weak: bool, out: LangCheck) -> None:
+    """The graph strategy's --symmetry on m with its first thread run twice: every
+    orbit of the graphs explored without it, each once, the same outcomes."""
+    d = symcheck.doubled(m)
+    if d is None:
+        return
+    for mm in ("sc", "tso") if weak else ("sc",):
+        try:  # None: too big, or not under a predicate (memory.weak.unsupported)
+            problems = symcheck.compare(d, mm, GRAPH_MAX_EVENTS)
+        except Exception as err:  # noqa: BLE001 - any crash is a finding
+            out.mismatches.append(("symmetry", f"--symmetry crashed: {type(err).__name__}: {err}"))
+            continue
+        if problems is not None:
+            out.symmetric += 1
+            out.mismatches.extend(("symmetry", p) for p in problems)
 
 
 def _lowerable(m: Model) -> bool:

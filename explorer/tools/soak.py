@@ -38,8 +38,9 @@ from explorer.args import OneLineParser, positive_int
 
 ROOT = Path(__file__).resolve().parents[2]
 TESTS = ROOT / "tests"
-COUNTS = ("classes", "schedules", "optimal", "dpor", "graph", "dpor_sleep_blocked")
+COUNTS = ("classes", "schedules", "optimal", "dpor", "graph", "symmetric", "dpor_sleep_blocked")
 PROVE_EVERY = 4  # z3 is the slowest check: on one program in four (those small enough)
+SYMMETRY_EVERY = 2  # every other program also run with its first thread twice (--symmetry)
 LOWER_EVERY = 3  # programs of every class also checked on their TSO/PSO lowerings
 
 
@@ -99,7 +100,8 @@ def check_one(job: tuple[int, str, int]) -> dict[str, Any]:
     try:
         spec = lg.soak_spec(seed, shape, i)
         row.update(threads=len(spec.m.threads), events=spec.events)
-        c = lc.check(spec, prove=i % PROVE_EVERY == 0, lowered=i % LOWER_EVERY == 0)
+        c = lc.check(spec, prove=i % PROVE_EVERY == 0, lowered=i % LOWER_EVERY == 0,
+                     symmetric=i % SYMMETRY_EVERY == 0)
     except Exception as err:  # a crash is a finding, not the end of the run
         last = traceback.format_exception_only(type(err), err)[-1].strip()
         row.update(mismatches=[["error", f"check raised {last}"]])
@@ -210,7 +212,10 @@ def markdown(s: dict[str, Any]) -> str:
         "prove on one program in four of those small enough, the reference interpreter "
         "tests/langref.py, load-time refusals, retry references, TSO/PSO lowerings for "
         "`weak` and one program in three of every other class (*TSO/PSO*: those small "
-        "enough), tests/memref.py). Traces are "
+        "enough), tests/memref.py; *symmetry*: of every other program, those small enough "
+        "with their first thread run twice, explored by the graph strategy with --symmetry "
+        "and required to reach every orbit of its graphs without, each once, "
+        "tests/symcheck.py). Traces are "
         "the census's Mazurkiewicz classes; *refused* counts programs the engine refused "
         "at load, *must refuse* those it must refuse (an invalid retry loop, a sticky "
         "invariant a reachable step makes true again; a sticky invariant that is not a "
@@ -222,15 +227,15 @@ def markdown(s: dict[str, Any]) -> str:
                      "a final memory under TSO or PSO that SC does not.")
     lines += [
         "",
-        "| class | programs | traces | optimal | dpor | graph | schedules | violated | refused "
-        "| must refuse | proved | TSO/PSO | mismatched | s/1000 | mismatches by check |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| class | programs | traces | optimal | dpor | graph | symmetry | schedules | violated "
+        "| refused | must refuse | proved | TSO/PSO | mismatched | s/1000 | mismatches by check |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for name, r in [*s["per_shape"].items(), ("**total**", s["total"])]:
         by = ", ".join(f"{k} {v}" for k, v in r["mismatches_by_check"].items()) or "-"
         lines.append(
             f"| {name} | {r['programs']} | {r['classes']} | {r['optimal']} | {r['dpor']} | "
-            f"{r.get('graph', '-')} | "
+            f"{r.get('graph', '-')} | {r.get('symmetric', '-')} | "
             f"{r['schedules']} | {r['violated_programs']} | {r['refused_programs']} | "
             f"{r['must_refuse_programs']} | {r['proved_programs']} | "
             f"{r['lowered_programs']} | {r['mismatched_programs']} | "
