@@ -17,6 +17,7 @@ violation on the same run, and no more states.
 from __future__ import annotations
 
 import itertools
+import json
 
 import langgen as lg
 import pytest
@@ -159,3 +160,22 @@ def test_fewer_graphs_and_states_on_identical_threads() -> None:
 def test_symmetry_is_refused_by_the_strategies_it_does_not_reduce(strategy: str) -> None:
     with pytest.raises(BadInput, match="--symmetry"):
         api.check("guest_memfd", strategy=strategy, budget=Budget(symmetry=True))
+
+
+@pytest.mark.parametrize("strategy", ["stateful", "graph"])
+def test_the_cli_says_when_symmetry_finds_nothing_and_what_it_reduced(capsys, strategy: str
+                                                                        ) -> None:
+    from explorer import cli
+    assert cli.main(["check", "guest_memfd", "--strategy", strategy, "--symmetry",
+                     "--no-schedule"]) == 0
+    out, err = capsys.readouterr()
+    assert "--symmetry: no two threads" in err and "symmetric threads" not in out
+    example = "examples/spinlock.py"
+    assert cli.main(["check", example, "--strategy", strategy, "--symmetry",
+                     "--no-schedule"]) == 0
+    out, err = capsys.readouterr()
+    assert "up to swapping 2 symmetric threads" in " ".join(out.split())
+    assert "no two threads" not in err
+    assert cli.main(["check", example, "--strategy", strategy, "--symmetry", "--json"]) == 0
+    out, _ = capsys.readouterr()
+    assert json.loads(out)["symmetric"] == 2

@@ -72,6 +72,10 @@ class Symmetry:
         return key
 
 
+NOTHING = ("explorer: note: --symmetry: no two threads run the same operations with the "
+           "same arguments; nothing to reduce")
+
+
 def symmetry(program: Program) -> Symmetry:
     blocks = []
     for code in program.threads:

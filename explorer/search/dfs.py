@@ -9,12 +9,13 @@ execution that can run forever) as a model error.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import replace
 from functools import partial
 from typing import Any
 
 from ..compile.program import Program, Transition
-from ..compile.symmetry import symmetry
+from ..compile.symmetry import NOTHING, symmetry
 from ..lang.model import ModelError
 from .budget import Budget, Meter, OutOfBudget
 from .checkpoint import Checkpointer, Corrupt
@@ -37,6 +38,8 @@ def explore(
     progress: bool | None = None,
     checkpoint: Checkpointer | None = None,
 ) -> Result:
+    if cache and budget.symmetry and progress is not False and symmetry(program).trivial:
+        print(NOTHING, file=sys.stderr)
     return conclude(
         "stateful" if cache else "naive", program, budget, progress,
         lambda meter, stats: _run(program, cache, budget, meter, stats), checkpoint,

@@ -78,7 +78,7 @@ import sys
 from dataclasses import dataclass, field
 
 from ..compile.program import LOCAL_CHAIN_LIMIT, Program, State, Transition
-from ..compile.symmetry import symmetry
+from ..compile.symmetry import NOTHING, symmetry
 from ..lang.expr import Ghost
 from ..lang.model import ModelError
 from ..memory.graph import ghost_free
@@ -908,9 +908,12 @@ def explore_graph(program: Program, budget: Budget, progress: bool | None = None
                 why = unsupported(Program(program.model.lowered[0]))
                 print(f"explorer: note: graph explores the store-buffer program ({why}); "
                       "expect it to be slow", file=sys.stderr)
-            GraphSearch(program, meter, stats, budget).run()
+            search = GraphSearch(program, meter, stats, budget)
         else:
-            GraphSearch(weak_p[0], meter, stats, budget, mm=weak_p[1], lowered=program).run()
+            search = GraphSearch(weak_p[0], meter, stats, budget, mm=weak_p[1], lowered=program)
+        if budget.symmetry and search.symm is None and progress is not False:
+            print(NOTHING, file=sys.stderr)
+        search.run()
 
     return conclude("graph", program, budget, progress, body)
 
