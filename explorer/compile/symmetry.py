@@ -15,7 +15,8 @@ Used by the stateful strategy: its cache of explored states is keyed up to
 the swap (`canonical`), so a state whose mirror was explored is not explored
 again, and it is credited with the mirror's count of schedules (as many, with
 the same verdicts). Properties cannot read locals (lang.model), so they are
-symmetric too.
+symmetric too. And by the graph strategy, which explores one graph per orbit
+(explorer/search/graph_symmetry.py).
 """
 
 from __future__ import annotations
